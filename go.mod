@@ -1,0 +1,3 @@
+module github.com/arangoscale/arangoscale
+
+go 1.26.8
