@@ -10,6 +10,7 @@ import (
 	_ "github.com/cenkalti/backoff/v4"
 	_ "github.com/fsnotify/fsnotify"
 	_ "github.com/gambol99/go-marathon"
+	_ "github.com/golang-jwt/jwt/v5"
 	_ "github.com/kelseyhightower/envconfig"
 	_ "github.com/prometheus/client_golang/api"
 	_ "github.com/prometheus/client_golang/prometheus/promauto"
