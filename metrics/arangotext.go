@@ -1,0 +1,255 @@
+package metrics
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// ArangoDB metric names used for the built-in signals (checked against the
+// 3.12 metrics catalogue; all exist since 3.8).
+const (
+	mRequests    = "arangodb_http_request_statistics_total_requests_total"
+	mQueue       = "arangodb_scheduler_queue_length"
+	mRequestTime = "arangodb_client_connection_statistics_request_time"
+	mFreeDisk    = "rocksdb_free_disk_space"
+	mTotalDisk   = "rocksdb_total_disk_space"
+	mRSS         = "arangodb_process_statistics_resident_set_size"
+	mPhysMem     = "arangodb_server_statistics_physical_memory"
+	mUserTime    = "arangodb_process_statistics_user_time"
+	mSystemTime  = "arangodb_process_statistics_system_time"
+	mCPUCores    = "arangodb_server_statistics_cpu_cores"
+	mShards      = "arangodb_shards_number"
+)
+
+var arangoScalars = [...]string{mRequests, mQueue, mFreeDisk, mTotalDisk, mRSS, mPhysMem, mUserTime, mSystemTime, mCPUCores, mShards}
+
+// arangoSample is what one /_admin/metrics/v2 body says about the signals.
+type arangoSample struct {
+	role    string             // the role label, upper case ("COORDINATOR", …)
+	values  map[string]float64 // scalar families present, summed over label sets
+	hist    histogram          // request time
+	histOK  bool
+	histWhy string
+	// suspect is the family of an unterminated last line: its value may
+	// have been cut short, so it is treated as absent.
+	suspect string
+}
+
+type histogram struct {
+	bounds []float64 // upper bounds, ascending, last is +Inf
+	cum    []float64 // cumulative counts per bound
+}
+
+// parseArangoMetrics parses a Prometheus text body with expfmt and keeps
+// the families the signals need.
+//
+// Truncation: expfmt accepts text cut at a line boundary, so a body is
+// checked as follows. An empty body is an error. A body without a final
+// newline may have its last line cut inside the value ("12" of "1234"), so
+// that line's family is treated as absent (its signals become missing,
+// never a wrong number); the rest is used. A histogram without its +Inf
+// bucket and _count line is incomplete and gives no latency. A family cut
+// off entirely is simply absent.
+func parseArangoMetrics(body []byte) (*arangoSample, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("metrics body: empty: %w", ErrTruncated)
+	}
+	s := &arangoSample{values: make(map[string]float64, len(arangoScalars))}
+	var in io.Reader = bytes.NewReader(body)
+	if body[len(body)-1] != '\n' {
+		last := body[bytes.LastIndexByte(body, '\n')+1:]
+		s.suspect = familyOfLine(last)
+		in = io.MultiReader(in, strings.NewReader("\n"))
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(in)
+	if err != nil {
+		return nil, fmt.Errorf("metrics body: %w: %w", ErrBadBody, err)
+	}
+	for _, name := range arangoScalars {
+		if name == s.suspect {
+			continue
+		}
+		mf := fams[name]
+		if mf == nil {
+			continue
+		}
+		sum, ok := 0.0, false
+		for _, m := range mf.GetMetric() {
+			v, has := scalarValue(m)
+			if !has {
+				continue
+			}
+			sum += v
+			ok = true
+			s.noteRole(m)
+		}
+		if ok {
+			s.values[name] = sum
+		}
+	}
+	s.hist, s.histOK, s.histWhy = requestHistogram(fams[mRequestTime], s.suspect == mRequestTime)
+	if s.role == "" {
+		// Any family may carry the role label; look wider only if needed.
+		for _, mf := range fams {
+			for _, m := range mf.GetMetric() {
+				if s.noteRole(m) {
+					return s, nil
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *arangoSample) noteRole(m *dto.Metric) bool {
+	if s.role != "" {
+		return true
+	}
+	for _, lp := range m.GetLabel() {
+		if lp.GetName() == "role" && lp.GetValue() != "" {
+			s.role = strings.ToUpper(lp.GetValue())
+			return true
+		}
+	}
+	return false
+}
+
+func scalarValue(m *dto.Metric) (float64, bool) {
+	var v float64
+	switch {
+	case m.Gauge != nil:
+		v = m.Gauge.GetValue()
+	case m.Counter != nil:
+		v = m.Counter.GetValue()
+	case m.Untyped != nil:
+		v = m.Untyped.GetValue()
+	default:
+		return 0, false
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}
+
+// requestHistogram merges the request-time histograms of all label sets
+// (bucket by bucket) and checks that each is complete.
+func requestHistogram(mf *dto.MetricFamily, suspect bool) (histogram, bool, string) {
+	if suspect {
+		return histogram{}, false, mRequestTime + ": last line of a body without final newline (possibly truncated)"
+	}
+	if mf == nil || len(mf.GetMetric()) == 0 {
+		return histogram{}, false, mRequestTime + " not present"
+	}
+	if mf.GetType() != dto.MetricType_HISTOGRAM {
+		return histogram{}, false, mRequestTime + " is not a histogram"
+	}
+	var h histogram
+	for i, m := range mf.GetMetric() {
+		dh := m.GetHistogram()
+		bs := dh.GetBucket()
+		if dh == nil || len(bs) == 0 || (dh.SampleCount == nil && dh.SampleCountFloat == nil) ||
+			!math.IsInf(bs[len(bs)-1].GetUpperBound(), 1) {
+			return histogram{}, false, mRequestTime + " incomplete (no +Inf bucket or _count; truncated?)"
+		}
+		if i == 0 {
+			h.bounds = make([]float64, len(bs))
+			h.cum = make([]float64, len(bs))
+			for j, b := range bs {
+				h.bounds[j] = b.GetUpperBound()
+			}
+		} else if len(bs) != len(h.bounds) {
+			return histogram{}, false, mRequestTime + ": label sets with different buckets"
+		}
+		prevUB, prevC := math.Inf(-1), 0.0
+		for j, b := range bs {
+			ub := b.GetUpperBound()
+			c := float64(b.GetCumulativeCount())
+			if b.CumulativeCountFloat != nil {
+				c = b.GetCumulativeCountFloat()
+			}
+			if ub != h.bounds[j] || ub <= prevUB || c < prevC || math.IsNaN(c) {
+				return histogram{}, false, mRequestTime + ": buckets not ascending or not cumulative"
+			}
+			prevUB, prevC = ub, c
+			h.cum[j] += c
+		}
+	}
+	return h, true, ""
+}
+
+// familyOfLine returns the metric family a text-format line belongs to (a
+// sample's name without histogram/summary suffixes), or "" for comments.
+func familyOfLine(line []byte) string {
+	line = bytes.TrimLeft(line, " \t")
+	if len(line) == 0 || line[0] == '#' {
+		return ""
+	}
+	end := bytes.IndexAny(line, "{ \t")
+	if end < 0 {
+		end = len(line)
+	}
+	name := string(line[:end])
+	for _, suf := range [...]string{"_bucket", "_count", "_sum"} {
+		if base, ok := strings.CutSuffix(name, suf); ok && base == mRequestTime {
+			return base
+		}
+	}
+	return name
+}
+
+// p95 returns the 0.95 quantile of the observations between two cumulative
+// histograms, interpolating linearly inside the bucket as Prometheus'
+// histogram_quantile does; in the +Inf bucket it answers the largest finite
+// bound.
+func deltaQuantile(q float64, prev, cur histogram) (float64, bool, string) {
+	if len(prev.bounds) != len(cur.bounds) {
+		return 0, false, "histogram buckets changed between scrapes"
+	}
+	n := len(cur.bounds)
+	delta := make([]float64, n)
+	for i := range cur.bounds {
+		if prev.bounds[i] != cur.bounds[i] {
+			return 0, false, "histogram buckets changed between scrapes"
+		}
+		d := cur.cum[i] - prev.cum[i]
+		if d < 0 {
+			return 0, false, reasonCounterReset
+		}
+		delta[i] = d
+	}
+	total := delta[n-1]
+	if total <= 0 {
+		return 0, false, "no requests in the interval"
+	}
+	rank := q * total
+	for i := range delta {
+		if delta[i] < rank {
+			continue
+		}
+		if math.IsInf(cur.bounds[i], 1) {
+			if i == 0 {
+				return 0, false, "all requests in the +Inf bucket"
+			}
+			return cur.bounds[i-1], true, ""
+		}
+		lo, below := 0.0, 0.0
+		if i > 0 {
+			lo, below = cur.bounds[i-1], delta[i-1]
+		}
+		inBucket := delta[i] - below
+		if inBucket <= 0 {
+			return cur.bounds[i], true, ""
+		}
+		return lo + (cur.bounds[i]-lo)*(rank-below)/inBucket, true, ""
+	}
+	return 0, false, "quantile not found"
+}
