@@ -51,7 +51,7 @@ type histPoint struct {
 
 // ArangoSnapshot is one scrape of a cluster.
 type ArangoSnapshot struct {
-	Servers []Server                     // every health entry, sorted by id
+	Servers []Server                      // every health entry, sorted by id
 	Signals map[string]map[string]float64 // server id -> signal -> value
 	Missing map[string]map[string]string  // server id -> signal -> reason
 	// Errors holds one error per server that could not be scraped.
@@ -345,4 +345,3 @@ func (a *ArangoDB) forget(now time.Time) {
 		}
 	}
 }
-

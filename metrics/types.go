@@ -114,9 +114,9 @@ type Task struct {
 
 // TaskUsage is the resource usage of one task from its agent's statistics.
 type TaskUsage struct {
-	CPU, Memory       float64 // fractions of the task's limits
-	CPUOK, MemoryOK   bool
-	Reason            string // why CPU or Memory is missing
+	CPU, Memory     float64 // fractions of the task's limits
+	CPUOK, MemoryOK bool
+	Reason          string // why CPU or Memory is missing
 }
 
 func nonNeg(v float64) float64 {
@@ -124,4 +124,12 @@ func nonNeg(v float64) float64 {
 		return 0
 	}
 	return v
+}
+
+// joinErrors is errors.Join that keeps nil for no errors.
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
 }

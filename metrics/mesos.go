@@ -1,0 +1,343 @@
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/arangoscale/arangoscale/clock"
+)
+
+// MesosOptions tunes a Mesos source.
+type MesosOptions struct {
+	// AdminRouter reaches agents through the DC/OS admin router
+	// (<base>/slave/<agent-id>/monitor/statistics) instead of directly
+	// (http://hostname:port/monitor/statistics).
+	AdminRouter bool
+	// AdminRouterURL is the DC/OS base URL (https://dcos.example.com). If
+	// empty, it is the master URL without a trailing "/mesos".
+	AdminRouterURL string
+	// Timeout bounds each request (default DefaultTimeout).
+	Timeout time.Duration
+	// ForgetAfter drops the previous statistics of tasks not seen for this
+	// long (default DefaultForgetAfter).
+	ForgetAfter time.Duration
+	// AgentScheme is the scheme for direct agent access (default "http").
+	AgentScheme string
+}
+
+// Mesos reads cluster capacity from the Mesos master and per-task resource
+// usage from the agents. It keeps each task's previous CPU times for
+// rates; it is safe for concurrent use.
+type Mesos struct {
+	client    *http.Client
+	master    string
+	agentBase string
+	clk       clock.Clock
+	opts      MesosOptions
+	rates     *rates
+}
+
+// NewMesos returns a Mesos source for the master at masterURL (for example
+// http://leader.mesos:5050 or https://dcos.example.com/mesos). The
+// client's transport adds authentication.
+func NewMesos(client *http.Client, masterURL string, clk clock.Clock, opts MesosOptions) *Mesos {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.AgentScheme == "" {
+		opts.AgentScheme = "http"
+	}
+	master := strings.TrimRight(masterURL, "/")
+	base := strings.TrimRight(opts.AdminRouterURL, "/")
+	if base == "" {
+		base = strings.TrimSuffix(master, "/mesos")
+	}
+	return &Mesos{client: client, master: master, agentBase: base, clk: clk, opts: opts, rates: newRates(opts.ForgetAfter)}
+}
+
+// Capacity reads the master's /metrics/snapshot.
+func (m *Mesos) Capacity(ctx context.Context) (Capacity, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	u := m.master + "/metrics/snapshot"
+	body, err := get(ctx, m.client, u, "application/json")
+	if err != nil {
+		return Capacity{}, fmt.Errorf("mesos capacity: %w", err)
+	}
+	c, err := parseSnapshot(body)
+	if err != nil {
+		return Capacity{}, fmt.Errorf("mesos capacity (GET %s): %w", u, err)
+	}
+	return c, nil
+}
+
+// parseSnapshot decodes the master's flat {"name": number} snapshot.
+func parseSnapshot(body []byte) (Capacity, error) {
+	var snap map[string]float64
+	if err := json.Unmarshal(body, &snap); err != nil {
+		return Capacity{}, fmt.Errorf("%w: %w", ErrBadBody, err)
+	}
+	var c Capacity
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{
+		{"master/cpus_total", &c.CPUsTotal}, {"master/cpus_used", &c.CPUsUsed},
+		{"master/mem_total", &c.MemTotalMB}, {"master/mem_used", &c.MemUsedMB},
+		{"master/disk_total", &c.DiskTotalMB}, {"master/disk_used", &c.DiskUsedMB},
+	} {
+		v, ok := snap[f.key]
+		if !ok {
+			return Capacity{}, fmt.Errorf("%w: %q missing", ErrBadBody, f.key)
+		}
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return Capacity{}, fmt.Errorf("%w: %q = %v", ErrBadBody, f.key, v)
+		}
+		*f.dst = v
+	}
+	if v, ok := snap["master/slaves_active"]; ok && v >= 0 && v < math.MaxInt32 {
+		c.AgentsActive = int(v)
+	}
+	return c, nil
+}
+
+// agent is one entry of the master's /master/slaves.
+type agent struct {
+	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+	Port     int    `json:"port"`
+	PID      string `json:"pid"` // "slave(1)@10.0.0.1:5051"
+	Active   *bool  `json:"active"`
+}
+
+// agents reads the master's agent list.
+func (m *Mesos) agents(ctx context.Context) ([]agent, error) {
+	u := m.master + "/master/slaves"
+	body, err := get(ctx, m.client, u, "application/json")
+	if err != nil {
+		return nil, fmt.Errorf("mesos agents: %w", err)
+	}
+	as, err := parseAgents(body)
+	if err != nil {
+		return nil, fmt.Errorf("mesos agents (GET %s): %w", u, err)
+	}
+	return as, nil
+}
+
+func parseAgents(body []byte) ([]agent, error) {
+	var v struct {
+		Slaves *[]agent `json:"slaves"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
+	}
+	if v.Slaves == nil {
+		return nil, fmt.Errorf("%w: no \"slaves\" list", ErrBadBody)
+	}
+	return *v.Slaves, nil
+}
+
+// statsURL is where an agent's /monitor/statistics is reached.
+func (m *Mesos) statsURL(a agent) (string, error) {
+	if m.opts.AdminRouter {
+		return m.agentBase + "/slave/" + url.PathEscape(a.ID) + "/monitor/statistics", nil
+	}
+	host, port := a.Hostname, a.Port
+	if (host == "" || port == 0) && a.PID != "" {
+		// pid is "slave(1)@ip:port"
+		if _, hp, ok := strings.Cut(a.PID, "@"); ok {
+			if h, p, err := net.SplitHostPort(hp); err == nil {
+				if host == "" {
+					host = h
+				}
+				if port == 0 {
+					port, _ = strconv.Atoi(p)
+				}
+			}
+		}
+	}
+	if host == "" || port == 0 {
+		return "", fmt.Errorf("agent %s: no hostname/port to reach it", a.ID)
+	}
+	return m.opts.AgentScheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/monitor/statistics", nil
+}
+
+// executorStats is one entry of an agent's /monitor/statistics.
+type executorStats struct {
+	ExecutorID string `json:"executor_id"`
+	Source     string `json:"source"`
+	Statistics *struct {
+		CPUsLimit      *float64 `json:"cpus_limit"`
+		CPUsUserSecs   *float64 `json:"cpus_user_time_secs"`
+		CPUsSystemSecs *float64 `json:"cpus_system_time_secs"`
+		MemLimitBytes  *float64 `json:"mem_limit_bytes"`
+		MemRSSBytes    *float64 `json:"mem_rss_bytes"`
+		Timestamp      *float64 `json:"timestamp"`
+	} `json:"statistics"`
+}
+
+func parseStatistics(body []byte) ([]executorStats, error) {
+	var es []executorStats
+	if err := json.Unmarshal(body, &es); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
+	}
+	return es, nil
+}
+
+// TaskStats returns the CPU and memory utilization of each task, by task
+// id. Each agent that runs one of the tasks is asked once. A task whose
+// agent cannot be asked, or whose statistics are absent, gets a Reason and
+// CPUOK/MemoryOK false; the error names the failed agents (it wraps each
+// agent's error) while the map still holds every task.
+func (m *Mesos) TaskStats(ctx context.Context, tasks []Task) (map[string]TaskUsage, error) {
+	out := make(map[string]TaskUsage, len(tasks))
+	if len(tasks) == 0 {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	agents, err := m.agents(ctx)
+	if err != nil {
+		for _, t := range tasks {
+			out[t.ID] = TaskUsage{Reason: "mesos agent list unavailable: " + err.Error()}
+		}
+		return out, err
+	}
+	byID := make(map[string]agent, len(agents))
+	byHost := make(map[string]agent, len(agents))
+	for _, a := range agents {
+		byID[a.ID] = a
+		byHost[a.Hostname] = a
+	}
+	// Group tasks by agent: one request per agent.
+	groups := map[string][]Task{}
+	for _, t := range tasks {
+		a, ok := byID[t.AgentID]
+		if !ok && t.Host != "" {
+			a, ok = byHost[t.Host]
+		}
+		if !ok {
+			out[t.ID] = TaskUsage{Reason: fmt.Sprintf("agent of task not found (agent id %q, host %q)", t.AgentID, t.Host)}
+			continue
+		}
+		groups[a.ID] = append(groups[a.ID], t)
+	}
+	type res struct {
+		stats []executorStats
+		err   error
+	}
+	results := make(map[string]*res, len(groups))
+	var wg sync.WaitGroup
+	for id := range groups {
+		r := &res{}
+		results[id] = r
+		a := byID[id]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, err := m.statsURL(a)
+			if err == nil {
+				var body []byte
+				body, err = get(ctx, m.client, u, "application/json")
+				if err == nil {
+					r.stats, err = parseStatistics(body)
+					if err != nil {
+						err = fmt.Errorf("GET %s: %w", u, err)
+					}
+				}
+			}
+			if err != nil {
+				r.err = &AgentError{AgentID: id, Err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	now := m.clk.Now()
+	var errs []error
+	for id, ts := range groups {
+		r := results[id]
+		if r.err != nil {
+			errs = append(errs, r.err)
+			for _, t := range ts {
+				out[t.ID] = TaskUsage{Reason: "agent statistics unavailable: " + r.err.Error()}
+			}
+			continue
+		}
+		index := make(map[string]*executorStats, 2*len(r.stats))
+		for i := range r.stats {
+			e := &r.stats[i]
+			if e.ExecutorID != "" {
+				index[e.ExecutorID] = e
+			}
+			if e.Source != "" {
+				if _, dup := index[e.Source]; !dup {
+					index[e.Source] = e
+				}
+			}
+		}
+		for _, t := range ts {
+			out[t.ID] = m.usage(t.ID, index[t.ID], now)
+		}
+	}
+	m.rates.forget(now)
+	return out, joinErrors(errs)
+}
+
+// usage derives one task's utilization from its statistics entry.
+func (m *Mesos) usage(taskID string, e *executorStats, now time.Time) TaskUsage {
+	if e == nil || e.Statistics == nil {
+		return TaskUsage{Reason: "no statistics for the task on its agent"}
+	}
+	st := e.Statistics
+	var u TaskUsage
+	var why []string
+	switch {
+	case st.MemRSSBytes == nil || st.MemLimitBytes == nil:
+		why = append(why, "memory: mem_rss_bytes or mem_limit_bytes absent")
+	case *st.MemLimitBytes <= 0:
+		why = append(why, "memory: no memory limit")
+	default:
+		u.Memory, u.MemoryOK = *st.MemRSSBytes / *st.MemLimitBytes, true
+	}
+	switch {
+	case st.CPUsUserSecs == nil || st.CPUsSystemSecs == nil || st.Timestamp == nil:
+		why = append(why, "cpu: cpus_user_time_secs, cpus_system_time_secs or timestamp absent")
+	case st.CPUsLimit == nil || *st.CPUsLimit <= 0:
+		why = append(why, "cpu: no cpus_limit")
+	case !(*st.Timestamp > 0 && *st.Timestamp < 1e11):
+		why = append(why, fmt.Sprintf("cpu: implausible timestamp %v", *st.Timestamp))
+	default:
+		at := time.Unix(0, int64(*st.Timestamp*1e9))
+		r, ok, reason := m.rates.observe(taskID, "cpu_seconds", *st.CPUsUserSecs+*st.CPUsSystemSecs, at, now)
+		if ok {
+			u.CPU, u.CPUOK = r / *st.CPUsLimit, true
+		} else {
+			why = append(why, "cpu: "+reason)
+		}
+	}
+	u.Reason = strings.Join(why, "; ")
+	return u
+}
+
+// AgentError is the failure to read one Mesos agent's statistics.
+type AgentError struct {
+	AgentID string
+	Err     error
+}
+
+func (e *AgentError) Error() string { return "mesos agent " + e.AgentID + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *AgentError) Unwrap() error { return e.Err }
