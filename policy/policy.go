@@ -1,0 +1,220 @@
+// Package policy owns arangoscale's scaling policies: the YAML schema, strict
+// loading that reports every mistake with its file position, the defaults,
+// and the pure decision engine (Recommend) that turns one observation of a
+// role into a desired instance count with reasons.
+//
+// Nothing in this package does I/O except LoadFile, and nothing reads a
+// clock: time always comes in as a value, so the controller can replay
+// decisions deterministically in virtual time.
+package policy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Role is a scalable part of an ArangoDB cluster.
+type Role string
+
+// The roles arangoscale scales. Agents are never scaled.
+const (
+	Coordinators Role = "coordinators"
+	DBServers    Role = "dbservers"
+)
+
+// Roles lists the known roles in their canonical order.
+func Roles() []Role { return []Role{Coordinators, DBServers} }
+
+// Strategy names of a Metric.
+const (
+	StrategyTarget    = "target"
+	StrategyThreshold = "threshold"
+)
+
+// Values of RolePolicy.OnMetricsMissing.
+const (
+	MissingHold    = "hold"
+	MissingScaleUp = "scale_up"
+)
+
+// Signals returns the names of the built-in signals, in documentation order.
+// It returns a fresh slice so callers cannot change the set.
+func Signals() []string {
+	return []string{
+		"cpu_utilization",
+		"memory_utilization",
+		"disk_utilization",
+		"requests_per_second",
+		"scheduler_queue_length",
+		"request_latency_p95",
+		"shards_per_server",
+	}
+}
+
+// IsSignal reports whether name is a built-in signal.
+func IsSignal(name string) bool {
+	switch name {
+	case "cpu_utilization", "memory_utilization", "disk_utilization",
+		"requests_per_second", "scheduler_queue_length",
+		"request_latency_p95", "shards_per_server":
+		return true
+	}
+	return false
+}
+
+// Config is a whole policy file.
+type Config struct {
+	Clusters []*Cluster
+}
+
+// Cluster is the policy of one ArangoDB cluster.
+type Cluster struct {
+	Name     string
+	Interval time.Duration // 0: use the controller's interval
+	ArangoDB ArangoDBRef
+	Marathon MarathonRef
+	Roles    map[Role]*RolePolicy // only the configured roles
+}
+
+// ArangoDBRef says where the cluster's coordinators answer.
+type ArangoDBRef struct {
+	Endpoints []string
+}
+
+// MarathonRef holds the Marathon app ids of the cluster's roles.
+type MarathonRef struct {
+	Coordinators string
+	DBServers    string
+}
+
+// AppID returns the Marathon app id of role r ("" for an unknown role).
+func (c *Cluster) AppID(r Role) string {
+	switch r {
+	case Coordinators:
+		return c.Marathon.Coordinators
+	case DBServers:
+		return c.Marathon.DBServers
+	}
+	return ""
+}
+
+// RolePolicy is how one role of one cluster scales.
+type RolePolicy struct {
+	Role             Role
+	Min, Max         int
+	Metrics          []Metric
+	Tolerance        float64 // dead band: |value/target - 1| <= Tolerance keeps the count
+	Stabilization    UpDown
+	Cooldown         UpDown
+	Step             StepLimits
+	OnMetricsMissing string // MissingHold or MissingScaleUp
+	Paused           bool
+	ManualHold       time.Duration
+	Schedule         []ScheduleEntry
+}
+
+// UpDown is a pair of durations, one per direction.
+type UpDown struct{ Up, Down time.Duration }
+
+// StepLimits bound how far one action moves, per direction.
+type StepLimits struct{ Up, Down Step }
+
+// Step is a step limit: exactly one of Count or Percent is set.
+type Step struct {
+	Count   int
+	Percent float64 // of the current target count, rounded up, at least 1
+}
+
+// Metric is one input to a role's decision.
+type Metric struct {
+	Strategy string // StrategyTarget or StrategyThreshold
+	Signal   string // a built-in signal, or "" when PromQL is set
+	PromQL   string
+
+	// Strategy target: exactly one of these is set.
+	Target            float64 // desired = ceil(current * value / Target)
+	TargetPerInstance float64 // desired = ceil(sum / TargetPerInstance)
+
+	// Strategy threshold.
+	Upper, Lower float64
+	Periods      int // consecutive observations beyond a bound before acting
+	Step         int // instances added or removed per action
+
+	key string // cached Key(), set by Load
+}
+
+// Key is the key of this metric in Observation.Metrics: the signal name, or
+// "promql:" followed by the query.
+func (m Metric) Key() string {
+	if m.key != "" {
+		return m.key
+	}
+	if m.Signal != "" {
+		return m.Signal
+	}
+	return "promql:" + m.PromQL
+}
+
+// ScheduleEntry is a floor by time of day: from every firing of Cron (in
+// TimeZone) the role keeps at least Min instances for Duration.
+//
+// (The brief called this type ScheduleFloor; that name is the function
+// that evaluates the floors.)
+type ScheduleEntry struct {
+	Cron     string
+	Duration time.Duration
+	Min      int
+	TimeZone string // IANA name; "" means UTC
+
+	sched cron.Schedule  // parsed by Load
+	loc   *time.Location // parsed by Load
+}
+
+// ScheduleFloor returns the highest schedule floor of rp active at now, or
+// 0 when none is. A floor is active from each firing t of its cron
+// expression while t <= now < t+Duration.
+func ScheduleFloor(rp *RolePolicy, now time.Time) int {
+	floor := 0
+	for i := range rp.Schedule {
+		e := &rp.Schedule[i]
+		if e.Min <= floor || e.Duration <= 0 {
+			continue
+		}
+		sched, loc := e.sched, e.loc
+		if sched == nil || loc == nil {
+			// Built by hand rather than by Load: parse now.
+			var err error
+			if sched, loc, err = parseSchedule(e.Cron, e.TimeZone); err != nil {
+				continue
+			}
+		}
+		// The first firing strictly after now-Duration; active when it
+		// is not after now.
+		f := sched.Next(now.Add(-e.Duration).In(loc))
+		if !f.IsZero() && !f.After(now) {
+			floor = e.Min
+		}
+	}
+	return floor
+}
+
+func parseSchedule(spec, tz string) (cron.Schedule, *time.Location, error) {
+	loc := time.UTC
+	if tz != "" && tz != "UTC" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, nil, err
+		}
+		loc = l
+	}
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return nil, nil, errCronTZ
+	}
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, loc, nil
+}
