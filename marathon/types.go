@@ -1,0 +1,293 @@
+package marathon
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// App is the state of one Marathon app.
+type App struct {
+	ID                                                      string
+	Instances                                               int // the target count
+	TasksRunning, TasksHealthy, TasksStaged, TasksUnhealthy int
+	CPUs, Mem, Disk                                         float64 // per instance
+	Labels                                                  map[string]string
+	Deployments                                             []string // ids of deployments touching the app
+	Tasks                                                   []Task
+	// LastScalingAt is versionInfo.lastScalingAt, zero if unknown. It
+	// survives a controller restart, so cooldowns are computed from it.
+	LastScalingAt time.Time
+	Version       string
+}
+
+// Task is one task (instance) of an app.
+type Task struct {
+	ID, AppID, AgentID, Host string
+	Ports                    []int
+	// State is Mesos' task state (TASK_RUNNING, TASK_STAGING, …). Marathon
+	// before 1.x sends none; then it is TASK_RUNNING once startedAt is
+	// set, else TASK_STAGING.
+	State     string
+	StartedAt time.Time // zero if not started
+	// Healthy: running, and every health check result alive (at least
+	// one), or running and the app has no health checks.
+	Healthy bool
+}
+
+// Deployment is a running Marathon deployment.
+type Deployment struct {
+	ID                      string
+	AffectedApps            []string
+	CurrentStep, TotalSteps int
+	Version                 string
+}
+
+// QueueItem is an app with instances waiting in Marathon's launch queue.
+type QueueItem struct {
+	AppID   string // the app id, or the pod id for pods
+	Count   int    // instances still to launch
+	Overdue bool   // the launch delay has passed: it waits for offers only
+	Since   time.Time
+	// Reasons offers were declined, most declines first, e.g.
+	// "InsufficientCpus" (from processedOffersSummary.rejectSummaryLastOffers,
+	// else lastUnusedOffers). Empty on Marathon versions that do not say.
+	Reasons []string
+}
+
+const stateRunning = "TASK_RUNNING"
+
+type wireApp struct {
+	ID             string                `json:"id"`
+	Instances      int                   `json:"instances"`
+	CPUs           float64               `json:"cpus"`
+	Mem            float64               `json:"mem"`
+	Disk           float64               `json:"disk"`
+	Labels         map[string]string     `json:"labels"`
+	HealthChecks   []json.RawMessage     `json:"healthChecks"`
+	Deployments    []struct{ ID string } `json:"deployments"`
+	Tasks          []wireTask            `json:"tasks"`
+	TasksRunning   int                   `json:"tasksRunning"`
+	TasksHealthy   int                   `json:"tasksHealthy"`
+	TasksStaged    int                   `json:"tasksStaged"`
+	TasksUnhealthy int                   `json:"tasksUnhealthy"`
+	Version        string                `json:"version"`
+	VersionInfo    *struct {
+		LastScalingAt string `json:"lastScalingAt"`
+	} `json:"versionInfo"`
+}
+
+type wireTask struct {
+	ID                 string `json:"id"`
+	AppID              string `json:"appId"`
+	SlaveID            string `json:"slaveId"`
+	AgentID            string `json:"agentId"`
+	Host               string `json:"host"`
+	Ports              []int  `json:"ports"`
+	State              string `json:"state"`
+	StartedAt          string `json:"startedAt"`
+	HealthCheckResults []*struct {
+		Alive bool `json:"alive"`
+	} `json:"healthCheckResults"`
+}
+
+// decodeApp decodes the body of GET /v2/apps/{id}: {"app": {…}}. Only the
+// fields arangoscale uses are decoded, so unrelated parts of the app
+// definition (env secrets, networks, …) cannot make it fail.
+func decodeApp(body []byte) (*App, error) {
+	var w struct {
+		App *wireApp `json:"app"`
+	}
+	if err := strictTop(body, &w); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	if w.App == nil {
+		return nil, errors.New(`app: no "app" object`)
+	}
+	a := w.App
+	if a.ID == "" {
+		return nil, errors.New("app: empty id")
+	}
+	out := &App{
+		ID: a.ID, Instances: a.Instances,
+		TasksRunning: a.TasksRunning, TasksHealthy: a.TasksHealthy, TasksStaged: a.TasksStaged, TasksUnhealthy: a.TasksUnhealthy,
+		CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk,
+		Labels:  a.Labels,
+		Version: a.Version,
+	}
+	if a.Instances < 0 {
+		return nil, fmt.Errorf("app %s: instances %d is negative", a.ID, a.Instances)
+	}
+	if a.VersionInfo != nil {
+		t, err := parseTime(a.VersionInfo.LastScalingAt)
+		if err != nil {
+			return nil, fmt.Errorf("app %s: versionInfo.lastScalingAt: %w", a.ID, err)
+		}
+		out.LastScalingAt = t
+	}
+	for _, d := range a.Deployments {
+		if d.ID != "" {
+			out.Deployments = append(out.Deployments, d.ID)
+		}
+	}
+	out.Tasks = make([]Task, 0, len(a.Tasks))
+	for i, wt := range a.Tasks {
+		t, err := decodeTask(wt, len(a.HealthChecks) > 0)
+		if err != nil {
+			return nil, fmt.Errorf("app %s: tasks[%d]: %w", a.ID, i, err)
+		}
+		out.Tasks = append(out.Tasks, t)
+	}
+	return out, nil
+}
+
+func decodeTask(w wireTask, hasChecks bool) (Task, error) {
+	if w.ID == "" {
+		return Task{}, errors.New("empty id")
+	}
+	started, err := parseTime(w.StartedAt)
+	if err != nil {
+		return Task{}, fmt.Errorf("task %s: startedAt: %w", w.ID, err)
+	}
+	t := Task{ID: w.ID, AppID: w.AppID, AgentID: w.AgentID, Host: w.Host, Ports: w.Ports, State: w.State, StartedAt: started}
+	if t.AgentID == "" {
+		t.AgentID = w.SlaveID
+	}
+	if t.State == "" {
+		t.State = "TASK_STAGING"
+		if !started.IsZero() {
+			t.State = stateRunning
+		}
+	}
+	if t.State == stateRunning {
+		t.Healthy = !hasChecks
+		if hasChecks && len(w.HealthCheckResults) > 0 {
+			t.Healthy = true
+			for _, r := range w.HealthCheckResults {
+				if r == nil || !r.Alive {
+					t.Healthy = false
+				}
+			}
+		}
+	}
+	return t, nil
+}
+
+type wireQueue struct {
+	Queue []struct {
+		App   *struct{ ID string } `json:"app"`
+		Pod   *struct{ ID string } `json:"pod"`
+		Count int                  `json:"count"`
+		Delay struct {
+			Overdue bool `json:"overdue"`
+		} `json:"delay"`
+		Since                  string `json:"since"`
+		ProcessedOffersSummary *struct {
+			RejectSummaryLastOffers []struct {
+				Reason   string `json:"reason"`
+				Declined int    `json:"declined"`
+			} `json:"rejectSummaryLastOffers"`
+		} `json:"processedOffersSummary"`
+		LastUnusedOffers []struct {
+			Reason []string `json:"reason"`
+		} `json:"lastUnusedOffers"`
+	} `json:"queue"`
+}
+
+// decodeQueue decodes the body of GET /v2/queue.
+func decodeQueue(body []byte) ([]QueueItem, error) {
+	var w wireQueue
+	if err := strictTop(body, &w); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	out := make([]QueueItem, 0, len(w.Queue))
+	for i, q := range w.Queue {
+		var id string
+		switch {
+		case q.App != nil:
+			id = q.App.ID
+		case q.Pod != nil:
+			id = q.Pod.ID
+		}
+		if id == "" {
+			return nil, fmt.Errorf("queue[%d]: no app or pod id", i)
+		}
+		since, err := parseTime(q.Since)
+		if err != nil {
+			return nil, fmt.Errorf("queue[%d] (%s): since: %w", i, id, err)
+		}
+		item := QueueItem{AppID: id, Count: q.Count, Overdue: q.Delay.Overdue, Since: since}
+		type declined struct {
+			reason string
+			n      int
+		}
+		var ds []declined
+		if s := q.ProcessedOffersSummary; s != nil {
+			for _, r := range s.RejectSummaryLastOffers {
+				if r.Declined > 0 && r.Reason != "" {
+					ds = append(ds, declined{r.Reason, r.Declined})
+				}
+			}
+		}
+		if len(ds) == 0 {
+			// Older shape: the reasons of each recently unused offer.
+			idx := map[string]int{}
+			for _, o := range q.LastUnusedOffers {
+				for _, r := range o.Reason {
+					if r == "" {
+						continue
+					}
+					if j, ok := idx[r]; ok {
+						ds[j].n++
+						continue
+					}
+					idx[r] = len(ds)
+					ds = append(ds, declined{r, 1})
+				}
+			}
+		}
+		sort.SliceStable(ds, func(a, b int) bool { return ds[a].n > ds[b].n })
+		for _, d := range ds {
+			item.Reasons = append(item.Reasons, d.reason)
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// strictTop decodes a single JSON value and refuses trailing data; errors
+// name the byte offset so a bad body can be found.
+func strictTop(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
+		case errors.As(err, &te):
+			return fmt.Errorf("field %q at byte %d: %w", te.Field, te.Offset, err)
+		}
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("trailing data after the JSON value at byte %d", dec.InputOffset())
+	}
+	return nil
+}
+
+// parseTime parses Marathon's ISO-8601 timestamps; "" is the zero time.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q: %w", s, err)
+	}
+	return t, nil
+}
