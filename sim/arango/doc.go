@@ -1,0 +1,41 @@
+// Package arango emulates one ArangoDB 3.11+ cluster as seen through its
+// coordinators: the HTTP admin API arangoscale uses (health, numberOfServers,
+// cleanOutServer and agency jobs, removeServer, rebalance, shard
+// distribution, metrics v2, authentication) backed by a small model of
+// servers, collections, shards and supervision jobs that runs in virtual
+// time.
+//
+// The world (package sim) drives a Cluster: ServerUp/ServerDown when
+// Marathon tasks come and go, SetLoad every step, and Step(now) to advance.
+// All state sits behind one mutex; the HTTP handler and the Go API may be
+// used concurrently.
+//
+// # Safety model
+//
+// Every shard has a Plan list of servers: the first is the leader, the rest
+// are followers, one per replicationFactor copy, never two on one server.
+// Each replica is either in sync or not. The invariants are:
+//
+//   - A replica on a server that is not GOOD is never in sync.
+//   - A shard with zero in-sync replicas is LOST. The loss is recorded once
+//     (Losses) and is permanent: when its servers come back nothing is
+//     restored and the replicas stay out of sync.
+//   - When a leader stops being in sync and an in-sync follower exists on a
+//     GOOD server, that follower is promoted at once (supervision's
+//     failoverLeader, without its grace period).
+//   - On Step, every replica on a GOOD server of a shard that is not lost
+//     becomes in sync again (followers catch up instantly).
+//   - Moves (cleanOutServer and rebalance moveShard jobs) copy a shard to a
+//     server that does not hold it yet, then drop the old replica; the copy
+//     takes the shard's bytes / CleanOutBytesPerSecond of virtual time. All
+//     running moves share that bandwidth, oldest job first. A leader being
+//     cleaned out is handed to an in-sync follower first when there is one.
+//   - A cleanOutServer job fails (status Failed, nothing moved afterwards)
+//     when some shard on the server has no GOOD, not cleaned-out server left
+//     that does not already hold it.
+//   - A server whose task is gone is BAD at once and FAILED after FailAfter.
+//     removeServer succeeds only for a FAILED server that holds no replica.
+//
+// Server IDs, job IDs and the cluster ID are derived deterministically from
+// the cluster name and counters, so virtual-time runs are reproducible.
+package arango

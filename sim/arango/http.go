@@ -1,0 +1,844 @@
+package arango
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// ArangoDB error numbers used in error bodies (lib/Basics/errors.dat).
+const (
+	errNumBadParameter     = 10
+	errNumForbidden        = 11 // what arangod sends with its 401
+	errNumHTTPBadParameter = 400
+	errNumHTTPNotFound     = 404
+	errNumHTTPMethod       = 405
+	errNumHTTPPrecondition = 412
+	errNumHTTPUnavailable  = 503
+	errNumCorruptedJSON    = 600
+	errNumCollNotFound     = 1203
+	errNumDBNotFound       = 1228
+)
+
+// maxBody bounds request bodies; the admin API never needs more.
+const maxBody = 1 << 20
+
+// Handler returns the coordinator's HTTP API. Paths may carry a
+// /_db/<name> prefix as the drivers send them.
+func (c *Cluster) Handler() http.Handler {
+	return http.HandlerFunc(c.serveHTTP)
+}
+
+type errorBody struct {
+	Code         int    `json:"code"`
+	Error        bool   `json:"error"`
+	ErrorMessage string `json:"errorMessage"`
+	ErrorNum     int    `json:"errorNum"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"code":500,"error":true,"errorMessage":"internal error","errorNum":4}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Server", "ArangoDB")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+func writeErr(w http.ResponseWriter, code, num int, msg string) {
+	writeJSON(w, code, errorBody{Code: code, Error: true, ErrorMessage: msg, ErrorNum: num})
+}
+
+func methodNotAllowed(w http.ResponseWriter) {
+	writeErr(w, http.StatusMethodNotAllowed, errNumHTTPMethod, "method not supported")
+}
+
+// authorized checks basic auth or an HS256 JWT signed with the secret,
+// following the ArangoDB HTTP docs "Authentication" (3.11).
+func (c *Cluster) authorized(r *http.Request) bool {
+	if c.p.Username == "" && c.p.JWTSecret == "" {
+		return true
+	}
+	h := r.Header.Get("Authorization")
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "basic":
+		if c.p.Username == "" {
+			return false
+		}
+		u, p, ok := r.BasicAuth()
+		return ok && subtle.ConstantTimeCompare([]byte(u), []byte(c.p.Username)) == 1 &&
+			subtle.ConstantTimeCompare([]byte(p), []byte(c.p.Password)) == 1
+	case "bearer":
+		if c.p.JWTSecret == "" {
+			return false
+		}
+		tok, err := jwt.Parse(strings.TrimSpace(cred), func(*jwt.Token) (any, error) {
+			return []byte(c.p.JWTSecret), nil
+		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(c.clk.Now))
+		return err == nil && tok.Valid
+	}
+	return false
+}
+
+func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !c.authorized(r) {
+		w.Header().Set("Www-Authenticate", `Bearer token_type="JWT", realm="ArangoDB"`)
+		writeErr(w, http.StatusUnauthorized, errNumForbidden, "not authorized to execute this request")
+		return
+	}
+	db, path := "_system", r.URL.Path
+	if rest, ok := strings.CutPrefix(path, "/_db/"); ok {
+		name, tail, _ := strings.Cut(rest, "/")
+		if n, err := url.PathUnescape(name); err == nil {
+			name = n
+		}
+		db, path = name, "/"+tail
+		if !c.databaseExists(db) {
+			writeErr(w, http.StatusNotFound, errNumDBNotFound, "database not found")
+			return
+		}
+	}
+	switch {
+	case path == "/_api/version":
+		c.handleVersion(w, r)
+	case path == "/_admin/metrics/v2" || path == "/_admin/metrics":
+		c.handleMetrics(w, r)
+	case path == "/_api/agency/read":
+		c.handleAgencyRead(w, r)
+	case path == "/_api/collection" || strings.HasPrefix(path, "/_api/collection/"):
+		c.handleCollection(w, r, db, strings.TrimPrefix(strings.TrimPrefix(path, "/_api/collection"), "/"))
+	case path == "/_admin/cluster/rebalance/execute":
+		c.handleRebalanceExecute(w, r)
+	case strings.HasPrefix(path, "/_admin/cluster/"):
+		c.handleAdminCluster(w, r, strings.TrimPrefix(path, "/_admin/cluster/"))
+	default:
+		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "unknown path '"+path+"'")
+	}
+}
+
+func (c *Cluster) databaseExists(db string) bool {
+	if db == "_system" {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, col := range c.colls {
+		if col.spec.Database == db {
+			return true
+		}
+	}
+	return false
+}
+
+// readJSON decodes the body into v; on failure it writes the error ArangoDB
+// gives for unparsable bodies (400, errorNum 600) and returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("trailing data after JSON value")
+		}
+	}
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, errNumCorruptedJSON, "VPackError error: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// handleVersion follows "GET /_api/version" (HTTP API: Administration, 3.11).
+func (c *Cluster) handleVersion(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"server": "arango", "license": "community", "version": c.p.Version})
+}
+
+func (c *Cluster) handleAdminCluster(w http.ResponseWriter, r *http.Request, cmd string) {
+	switch cmd {
+	case "health":
+		c.handleHealth(w, r)
+	case "numberOfServers":
+		c.handleNumberOfServers(w, r)
+	case "cleanOutServer":
+		c.handleCleanOut(w, r)
+	case "queryAgencyJob":
+		c.handleQueryJob(w, r)
+	case "removeServer":
+		c.handleRemoveServer(w, r)
+	case "rebalance":
+		c.handleRebalance(w, r)
+	case "shardDistribution":
+		c.handleShardDistribution(w, r)
+	default:
+		// RestAdminClusterHandler answers unknown commands this way.
+		writeErr(w, http.StatusBadRequest, errNumHTTPBadParameter, "invalid command '"+cmd+"'")
+	}
+}
+
+func roleName(r Role) string {
+	if r == Coordinator {
+		return "Coordinator"
+	}
+	return "DBServer"
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// handleHealth follows "GET /_admin/cluster/health" (HTTP API: Cluster,
+// 3.11); the shape is the one in fixtures kube-arangodb_doc_cluster_health.
+func (c *Cluster) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	c.mu.Lock()
+	now := c.clk.Now()
+	counts, _, _ := c.placementLocked()
+	health := make(map[string]any, len(c.servers))
+	for _, s := range c.servers {
+		acked := now
+		sync := "SERVING"
+		if s.status != StatusGood {
+			acked = s.downAt
+			sync = "UNKNOWN"
+		}
+		host := s.endpoint
+		if u, err := url.Parse(strings.Replace(s.endpoint, "tcp://", "http://", 1)); err == nil {
+			host = u.Hostname()
+		}
+		health[s.id] = map[string]any{
+			"Endpoint":      s.endpoint,
+			"Role":          roleName(s.role),
+			"ShortName":     s.shortName,
+			"Status":        s.status,
+			"SyncStatus":    sync,
+			"CanBeDeleted":  s.status == StatusFailed && counts[s.id] == 0,
+			"Version":       c.p.Version,
+			"Engine":        "rocksdb",
+			"Host":          host,
+			"LastAckedTime": stamp(acked),
+			"SyncTime":      stamp(acked),
+			"Timestamp":     stamp(acked),
+		}
+	}
+	c.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"ClusterId": c.id, "Health": health, "error": false, "code": 200})
+}
+
+// handleNumberOfServers follows "GET/PUT /_admin/cluster/numberOfServers"
+// (HTTP API: Cluster, 3.11). PUT stores Target/NumberOf* and returns 200.
+func (c *Cluster) handleNumberOfServers(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		c.mu.Lock()
+		body := map[string]any{
+			"error": false, "code": 200,
+			"numberOfCoordinators": nil, "numberOfDBServers": nil,
+			"cleanedServers": append([]string{}, c.cleaned...),
+		}
+		if c.desiredIsSet {
+			body["numberOfCoordinators"], body["numberOfDBServers"] = c.desiredCrdn, c.desiredDB
+		}
+		c.mu.Unlock()
+		writeJSON(w, http.StatusOK, body)
+	case http.MethodPut:
+		var in map[string]json.RawMessage
+		if !readJSON(w, r, &in) {
+			return
+		}
+		if in == nil {
+			writeErr(w, http.StatusBadRequest, errNumBadParameter, "object expected")
+			return
+		}
+		var nums [2]*int
+		for i, k := range []string{"numberOfCoordinators", "numberOfDBServers"} {
+			raw, ok := in[k]
+			if !ok {
+				continue
+			}
+			var f float64
+			if err := json.Unmarshal(raw, &f); err != nil || f < 0 || f != math.Trunc(f) || f > 1e6 {
+				writeErr(w, http.StatusBadRequest, errNumBadParameter, k+": non-negative integer expected")
+				return
+			}
+			n := int(f)
+			nums[i] = &n
+		}
+		c.mu.Lock()
+		if nums[0] != nil {
+			c.desiredCrdn = *nums[0]
+		}
+		if nums[1] != nil {
+			c.desiredDB = *nums[1]
+		}
+		if nums[0] != nil || nums[1] != nil {
+			c.desiredIsSet = true
+		}
+		c.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200})
+	default:
+		methodNotAllowed(w)
+	}
+}
+
+// handleCleanOut follows "POST /_admin/cluster/cleanOutServer" (HTTP API:
+// Cluster, 3.11): 202 with the job id; the job itself may fail later.
+func (c *Cluster) handleCleanOut(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w)
+		return
+	}
+	var in struct {
+		Server *string `json:"server"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Server == nil {
+		writeErr(w, http.StatusBadRequest, errNumBadParameter, "object with key `server`")
+		return
+	}
+	id := c.CleanOutServer(*in.Server)
+	writeJSON(w, http.StatusAccepted, map[string]any{"error": false, "code": 202, "id": id})
+}
+
+func (c *Cluster) jobJSONLocked(j *job) map[string]any {
+	m := map[string]any{
+		"type": j.typ, "jobId": j.id, "creator": j.creator, "timeCreated": j.created.UTC().Format("2006-01-02T15:04:05.000Z"),
+	}
+	if j.server != "" {
+		m["server"] = j.server
+	}
+	if !j.started.IsZero() {
+		m["timeStarted"] = stamp(j.started)
+	}
+	if !j.done.IsZero() {
+		m["timeFinished"] = stamp(j.done)
+	}
+	if j.reason != "" {
+		m["reason"] = j.reason
+	}
+	if j.typ == "moveShard" && len(j.moves) == 1 {
+		mv := j.moves[0]
+		m["database"], m["collection"], m["shard"] = mv.sh.coll.spec.Database, mv.sh.coll.id, mv.sh.id
+		m["fromServer"], m["toServer"], m["isLeader"] = mv.from, mv.to, mv.isLeader
+	}
+	return m
+}
+
+// handleQueryJob follows "GET /_admin/cluster/queryAgencyJob" (HTTP API:
+// Cluster). The job is nested under "job" as in the 3.4 sample
+// (fixtures kube-arangodb_doc_queryAgencyJob_*.json); its keys are also
+// repeated at the top level as newer servers print them.
+func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		writeErr(w, http.StatusBadRequest, errNumBadParameter, "missing id parameter")
+		return
+	}
+	c.mu.Lock()
+	j := c.jobLocked(id)
+	var body map[string]any
+	if j != nil {
+		jm := c.jobJSONLocked(j)
+		body = map[string]any{}
+		for k, v := range jm {
+			body[k] = v
+		}
+		body["error"], body["code"], body["id"], body["status"], body["job"] = false, 200, j.id, j.status, jm
+	}
+	c.mu.Unlock()
+	if body == nil {
+		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// handleRemoveServer follows "POST /_admin/cluster/removeServer" (HTTP API:
+// Cluster, 3.11): body is the server ID (or short name) as a JSON string, or
+// {"server": …}. A real coordinator retries for 60 s before answering 412;
+// the emulator answers at once.
+func (c *Cluster) handleRemoveServer(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w)
+		return
+	}
+	var in any
+	if !readJSON(w, r, &in) {
+		return
+	}
+	var id string
+	switch v := in.(type) {
+	case string:
+		id = v
+	case map[string]any:
+		s, ok := v["server"].(string)
+		if !ok {
+			writeErr(w, http.StatusBadRequest, errNumBadParameter, "expecting string or object with key `server`")
+			return
+		}
+		id = s
+	default:
+		writeErr(w, http.StatusBadRequest, errNumBadParameter, "expecting string or object with key `server`")
+		return
+	}
+	err := c.RemoveServer(id)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200})
+	case errors.Is(err, ErrUnknownServer):
+		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "not found")
+	default:
+		writeErr(w, http.StatusPreconditionFailed, errNumHTTPPrecondition, "server may not be deleted")
+	}
+}
+
+// shardDistribution follows "GET /_admin/cluster/shardDistribution" (HTTP
+// API: Cluster, 3.11): servers by short name (the reporter's aliases);
+// Current lists only in-sync replicas.
+func (c *Cluster) handleShardDistribution(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	c.mu.Lock()
+	alias := func(id string) string {
+		if s := c.servers[id]; s != nil {
+			return s.shortName
+		}
+		return id
+	}
+	results := map[string]any{}
+	for _, col := range c.colls {
+		plan, cur := map[string]any{}, map[string]any{}
+		for _, sh := range col.shards {
+			var pf []string
+			for _, id := range sh.servers[1:] {
+				pf = append(pf, alias(id))
+			}
+			plan[sh.id] = map[string]any{"leader": alias(sh.servers[0]), "followers": nonNil(pf), "progress": nil}
+			leader := ""
+			var cf []string
+			for i, id := range sh.servers {
+				if !sh.inSync[id] {
+					continue
+				}
+				if i == 0 {
+					leader = alias(id)
+				} else {
+					cf = append(cf, alias(id))
+				}
+			}
+			cur[sh.id] = map[string]any{"leader": leader, "followers": nonNil(cf)}
+		}
+		results[col.spec.Name] = map[string]any{"Plan": plan, "Current": cur}
+	}
+	c.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"results": results, "error": false, "code": 200})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// handleCollection follows the Collections HTTP API (3.11): list,
+// /{name}, /{name}/properties and /{name}/shards[?details=true].
+func (c *Cluster) handleCollection(w http.ResponseWriter, r *http.Request, db, rest string) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rest == "" {
+		list := []any{}
+		for _, col := range c.colls {
+			if col.spec.Database == db {
+				list = append(list, c.collBasic(col))
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200, "result": list})
+		return
+	}
+	name, sub, _ := strings.Cut(rest, "/")
+	if n, err := url.PathUnescape(name); err == nil {
+		name = n
+	}
+	col := c.collectionLocked(db, name)
+	if col == nil {
+		writeErr(w, http.StatusNotFound, errNumCollNotFound, "collection or view not found")
+		return
+	}
+	body := c.collBasic(col)
+	body["error"], body["code"] = false, 200
+	switch sub {
+	case "":
+	case "properties", "shards":
+		body["replicationFactor"] = col.spec.ReplicationFactor
+		body["writeConcern"] = col.spec.WriteConcern
+		body["minReplicationFactor"] = col.spec.WriteConcern
+		body["numberOfShards"] = col.spec.NumberOfShards
+		body["shardKeys"] = []string{"_key"}
+		body["shardingStrategy"] = "hash"
+		body["waitForSync"] = false
+		body["cacheEnabled"] = false
+		body["keyOptions"] = map[string]any{"allowUserKeys": true, "type": "traditional"}
+		if sub == "shards" {
+			if d := r.URL.Query().Get("details"); d == "true" || d == "1" {
+				m := map[string][]string{}
+				for _, sh := range col.shards {
+					m[sh.id] = append([]string(nil), sh.servers...)
+				}
+				body["shards"] = m
+			} else {
+				var ids []string
+				for _, sh := range col.shards {
+					ids = append(ids, sh.id)
+				}
+				body["shards"] = nonNil(ids)
+			}
+		}
+	default:
+		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "unknown path '/_api/collection/"+rest+"'")
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (c *Cluster) collBasic(col *collection) map[string]any {
+	return map[string]any{
+		"id": col.id, "name": col.spec.Name, "status": 3, "type": 2,
+		"isSystem": strings.HasPrefix(col.spec.Name, "_"), "globallyUniqueId": "c" + col.id + "/",
+	}
+}
+
+// handleAgencyRead follows the Agency HTTP API "POST /_api/agency/read":
+// a list of transactions, each a list of keys; the result is one object
+// per transaction holding the requested keys. Only /arango/Target/{ToDo,
+// Pending,Finished,Failed,CleanedServers,ToBeCleanedServers} are modelled.
+func (c *Cluster) handleAgencyRead(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w)
+		return
+	}
+	var trxs [][]string
+	if !readJSON(w, r, &trxs) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]any, 0, len(trxs))
+	for _, keys := range trxs {
+		target := map[string]any{}
+		for _, k := range keys {
+			k = strings.TrimSuffix(k, "/")
+			switch k {
+			case "/arango/Target/ToDo", "/arango/Target/Pending", "/arango/Target/Finished", "/arango/Target/Failed":
+				st := k[len("/arango/Target/"):]
+				if st == "ToDo" {
+					st = JobToDo
+				}
+				jobs := map[string]any{}
+				for _, j := range c.jobs {
+					if j.status == st {
+						jobs[j.id] = c.jobJSONLocked(j)
+					}
+				}
+				target[k[len("/arango/Target/"):]] = jobs
+			case "/arango/Target/CleanedServers":
+				target["CleanedServers"] = append([]string{}, c.cleaned...)
+			case "/arango/Target/ToBeCleanedServers":
+				var tbc []string
+				for _, j := range c.jobs {
+					if j.typ == "cleanOutServer" && (j.status == JobToDo || j.status == JobPending) && indexOf(tbc, j.server) < 0 {
+						tbc = append(tbc, j.server)
+					}
+				}
+				target["ToBeCleanedServers"] = nonNil(tbc)
+			}
+		}
+		if len(target) == 0 {
+			out = append(out, map[string]any{})
+		} else {
+			out = append(out, map[string]any{"arango": map[string]any{"Target": target}})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// rebalanceReport is the "result" of GET /_admin/cluster/rebalance; arrays
+// are indexed by DB server in ID order.
+func (c *Cluster) rebalanceReportLocked(over map[*shard][]string) map[string]any {
+	var dbs []*server
+	for _, s := range c.servers {
+		if s.role == DBServer {
+			dbs = append(dbs, s)
+		}
+	}
+	sort.Slice(dbs, func(i, j int) bool { return dbs[i].id < dbs[j].id })
+	idx := map[string]int{}
+	for i, s := range dbs {
+		idx[s.id] = i
+	}
+	n := len(dbs)
+	leaders, shards, size := make([]int, n), make([]int, n), make([]int64, n)
+	var total, totalSys int64
+	var totalSize int64
+	for _, col := range c.colls {
+		b := col.shardBytes()
+		for _, sh := range col.shards {
+			srv := sh.servers
+			if o, ok := over[sh]; ok {
+				srv = o
+			}
+			for i, id := range srv {
+				k, ok := idx[id]
+				if !ok {
+					continue
+				}
+				if i == 0 {
+					leaders[k]++
+				}
+				shards[k]++
+				size[k] += b
+				total++
+				totalSize += b
+				if strings.HasPrefix(col.spec.Name, "_") {
+					totalSys++
+				}
+			}
+		}
+	}
+	var nLeaders int
+	for _, l := range leaders {
+		nLeaders += l
+	}
+	tw, ts := make([]float64, n), make([]float64, n)
+	var li, si float64
+	for i := range dbs {
+		if n > 0 {
+			tw[i] = float64(nLeaders) / float64(n)
+			ts[i] = float64(totalSize) / float64(n)
+		}
+		li += (float64(leaders[i]) - tw[i]) * (float64(leaders[i]) - tw[i])
+		si += (float64(size[i]) - ts[i]) * (float64(size[i]) - ts[i])
+	}
+	return map[string]any{
+		"leader": map[string]any{
+			"weightUsed": leaders, "targetWeight": tw, "numberShards": leaders, "leaderDupl": make([]int, n),
+			"totalWeight": nLeaders, "imbalance": li, "totalShards": nLeaders,
+		},
+		"shards": map[string]any{
+			"sizeUsed": size, "targetSize": ts, "numberShards": shards, "totalUsed": totalSize,
+			"totalShards": total, "totalShardsFromSystemCollections": totalSys, "imbalance": si,
+		},
+	}
+}
+
+type rebalanceRequest struct {
+	Version                  *int     `json:"version"`
+	MoveLeaders              *bool    `json:"moveLeaders"`
+	MoveFollowers            *bool    `json:"moveFollowers"`
+	LeaderChanges            *bool    `json:"leaderChanges"`
+	MaximumNumberOfMoves     *int     `json:"maximumNumberOfMoves"`
+	ExcludeSystemCollections *bool    `json:"excludeSystemCollections"`
+	DatabasesExcluded        []string `json:"databasesExcluded"`
+	PiFactor                 *float64 `json:"piFactor"`
+}
+
+func boolOr(p *bool, d bool) bool {
+	if p == nil {
+		return d
+	}
+	return *p
+}
+
+// handleRebalance follows "GET/POST/PUT /_admin/cluster/rebalance" (HTTP
+// API: Cluster, "Rebalance", 3.12; fixture docs-hugo_3.12_get_rebalance).
+func (c *Cluster) handleRebalance(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		c.mu.Lock()
+		res := c.rebalanceReportLocked(nil)
+		var pending, todo int
+		for _, j := range c.jobs {
+			if j.typ != "moveShard" {
+				continue
+			}
+			switch j.status {
+			case JobPending:
+				pending++
+			case JobToDo:
+				todo++
+			}
+		}
+		res["pendingMoveShards"], res["todoMoveShards"] = pending, todo
+		c.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200, "result": res})
+	case http.MethodPost, http.MethodPut:
+		var in rebalanceRequest
+		if !readJSON(w, r, &in) {
+			return
+		}
+		if in.Version == nil || *in.Version != 1 {
+			writeErr(w, http.StatusBadRequest, errNumBadParameter, "unknown version provided")
+			return
+		}
+		maxMoves := 1000
+		if in.MaximumNumberOfMoves != nil {
+			maxMoves = *in.MaximumNumberOfMoves
+		}
+		if maxMoves > 5000 {
+			maxMoves = 5000
+		}
+		c.mu.Lock()
+		before := c.rebalanceReportLocked(nil)
+		moves := c.planRebalanceLocked(boolOr(in.MoveLeaders, false), boolOr(in.MoveFollowers, false), maxMoves,
+			boolOr(in.ExcludeSystemCollections, false), in.DatabasesExcluded)
+		over := map[*shard][]string{}
+		for _, m := range moves {
+			col := c.collectionLocked(m.Database, m.Collection)
+			for _, sh := range col.shards {
+				if sh.id == m.Shard {
+					srv, ok := over[sh]
+					if !ok {
+						srv = append([]string(nil), sh.servers...)
+					}
+					srv[indexOf(srv, m.From)] = m.To
+					over[sh] = srv
+				}
+			}
+		}
+		after := c.rebalanceReportLocked(over)
+		if r.Method == http.MethodPut {
+			if err := c.executeMovesLocked(moves, c.clk.Now()); err != nil {
+				c.mu.Unlock()
+				writeErr(w, http.StatusBadRequest, errNumBadParameter, err.Error())
+				return
+			}
+		}
+		c.mu.Unlock()
+		code := http.StatusOK
+		if r.Method == http.MethodPut && len(moves) > 0 {
+			code = http.StatusAccepted
+		}
+		writeJSON(w, code, map[string]any{"error": false, "code": code, "result": map[string]any{
+			"imbalanceBefore": before, "imbalanceAfter": after, "moves": nonNilMoves(moves),
+		}})
+	default:
+		methodNotAllowed(w)
+	}
+}
+
+func nonNilMoves(m []rebalanceMove) []rebalanceMove {
+	if m == nil {
+		return []rebalanceMove{}
+	}
+	return m
+}
+
+// handleRebalanceExecute follows "POST /_admin/cluster/rebalance/execute"
+// (HTTP API: Cluster, "Rebalance", 3.12): 202 when moves were scheduled,
+// 200 when there were none.
+func (c *Cluster) handleRebalanceExecute(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w)
+		return
+	}
+	var in struct {
+		Version *int            `json:"version"`
+		Moves   []rebalanceMove `json:"moves"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Version == nil || *in.Version != 1 {
+		writeErr(w, http.StatusBadRequest, errNumBadParameter, "unknown version provided")
+		return
+	}
+	if len(in.Moves) == 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200})
+		return
+	}
+	c.mu.Lock()
+	err := c.executeMovesLocked(in.Moves, c.clk.Now())
+	c.mu.Unlock()
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, errNumBadParameter, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"error": false, "code": 202})
+}
+
+func (c *Cluster) firstCoordinatorLocked() *server {
+	var best *server
+	for _, s := range c.servers {
+		if s.role == Coordinator && s.status == StatusGood && (best == nil || s.id < best.id) {
+			best = s
+		}
+	}
+	return best
+}
+
+// handleMetrics follows "GET /_admin/metrics/v2" (HTTP API: Monitoring,
+// 3.11): Prometheus text of the answering coordinator, or of ?serverId=…
+// (forwarded). Unknown serverId: 404 with errorNum 400, as arangod does.
+func (c *Cluster) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	id := r.URL.Query().Get("serverId")
+	c.mu.Lock()
+	var s *server
+	if id == "" {
+		s = c.firstCoordinatorLocked()
+	} else {
+		s = c.servers[id]
+		if s == nil {
+			c.mu.Unlock()
+			writeErr(w, http.StatusNotFound, errNumHTTPBadParameter, "Unknown value of serverId parameter.\n")
+			return
+		}
+	}
+	if s == nil || s.status != StatusGood {
+		c.mu.Unlock()
+		writeErr(w, http.StatusServiceUnavailable, errNumHTTPUnavailable, "server did not answer")
+		return
+	}
+	buf := c.renderMetricsLocked(s, nil)
+	c.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	w.Header().Set("Server", "ArangoDB")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf)
+}

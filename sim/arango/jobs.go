@@ -1,0 +1,353 @@
+package arango
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// newJobLocked registers a job in ToDo, like a write to agency Target/ToDo.
+func (c *Cluster) newJobLocked(typ, server string, now time.Time) *job {
+	c.jobSeq++
+	creator := ""
+	if co := c.firstCoordinatorLocked(); co != nil {
+		creator = co.id
+	}
+	j := &job{id: fmt.Sprint(c.jobSeq), typ: typ, server: server, creator: creator, created: now, status: JobToDo}
+	c.jobs = append(c.jobs, j)
+	return j
+}
+
+// CleanOutServer starts a cleanOutServer job for a DB server (ID or short
+// name) and returns its job ID. Like ArangoDB, the job is created even for
+// a server that cannot be cleaned; it then fails in supervision.
+func (c *Cluster) CleanOutServer(idOrName string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := idOrName
+	if s := c.resolveLocked(idOrName); s != nil {
+		id = s.id
+	}
+	return c.newJobLocked("cleanOutServer", id, c.clk.Now()).id
+}
+
+func (c *Cluster) jobLocked(id string) *job {
+	for _, j := range c.jobs {
+		if j.id == id {
+			return j
+		}
+	}
+	return nil
+}
+
+func (j *job) fail(now time.Time, reason string) {
+	j.status = JobFailed
+	j.reason = reason
+	j.done = now
+	for _, m := range j.moves {
+		m.done = true
+	}
+}
+
+// startCleanOutLocked plans the moves of a cleanOutServer job: leaders are
+// handed to in-sync followers first, then every replica on the server gets
+// a target that is GOOD, not cleaned out and does not hold the shard yet,
+// the least loaded first.
+func (c *Cluster) startCleanOutLocked(j *job, now time.Time) {
+	s := c.servers[j.server]
+	switch {
+	case s == nil:
+		j.fail(now, "server "+j.server+" does not exist")
+		return
+	case s.role != DBServer:
+		j.fail(now, "server "+j.server+" is not a DB server")
+		return
+	case s.cleanedOut:
+		j.fail(now, "server "+j.server+" is already cleaned out")
+		return
+	}
+	for _, o := range c.jobs {
+		if o != j && o.typ == "cleanOutServer" && o.server == j.server && o.status == JobPending {
+			j.fail(now, "server "+j.server+" is already being cleaned out")
+			return
+		}
+	}
+	targets := c.goodDBServersLocked(j.server)
+	counts, _, _ := c.placementLocked()
+	type plan struct {
+		sh *shard
+		to string
+	}
+	var plans []plan
+	for _, col := range c.colls {
+		for _, sh := range col.shards {
+			pos := indexOf(sh.servers, j.server)
+			if pos < 0 {
+				continue
+			}
+			best := ""
+			for _, t := range targets {
+				if indexOf(sh.servers, t.id) >= 0 {
+					continue
+				}
+				if best == "" || counts[t.id] < counts[best] {
+					best = t.id
+				}
+			}
+			if best == "" {
+				j.fail(now, fmt.Sprintf("no server left for shard %s of %s/%s (replicationFactor %d)",
+					sh.id, col.spec.Database, col.spec.Name, col.spec.ReplicationFactor))
+				return
+			}
+			counts[best]++
+			plans = append(plans, plan{sh, best})
+		}
+	}
+	j.status = JobPending
+	j.started = now
+	for _, p := range plans {
+		sh := p.sh
+		// Hand leadership over first when an in-sync follower can take it.
+		if sh.servers[0] == j.server {
+			for i := 1; i < len(sh.servers); i++ {
+				if sh.inSync[sh.servers[i]] && c.servers[sh.servers[i]].status == StatusGood {
+					sh.servers[0], sh.servers[i] = sh.servers[i], sh.servers[0]
+					break
+				}
+			}
+		}
+		j.moves = append(j.moves, &move{
+			sh: sh, from: j.server, to: p.to, isLeader: sh.servers[0] == j.server,
+			left: float64(sh.coll.shardBytes()),
+		})
+	}
+}
+
+// startMoveShardLocked validates a moveShard job when it starts.
+func (c *Cluster) startMoveShardLocked(j *job, now time.Time) {
+	m := j.moves[0]
+	from, to := c.servers[m.from], c.servers[m.to]
+	switch {
+	case indexOf(m.sh.servers, m.from) < 0:
+		j.fail(now, "shard "+m.sh.id+" is not on server "+m.from)
+	case indexOf(m.sh.servers, m.to) >= 0:
+		j.fail(now, "shard "+m.sh.id+" is already on server "+m.to)
+	case from == nil || to == nil || to.status != StatusGood || to.cleanedOut:
+		j.fail(now, "server "+m.to+" cannot take shard "+m.sh.id)
+	default:
+		j.status = JobPending
+		j.started = now
+		m.isLeader = m.sh.servers[0] == m.from
+	}
+}
+
+// progressJobsLocked starts ToDo jobs and spends the move bandwidth of dt
+// seconds on pending moves, oldest job first.
+func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
+	for _, j := range c.jobs {
+		if j.status != JobToDo {
+			continue
+		}
+		if j.typ == "cleanOutServer" {
+			c.startCleanOutLocked(j, now)
+		} else {
+			c.startMoveShardLocked(j, now)
+		}
+	}
+	budget := dt * c.p.CleanOutBytesPerSecond
+	for _, j := range c.jobs {
+		if j.status != JobPending {
+			continue
+		}
+		for _, m := range j.moves {
+			if m.done {
+				continue
+			}
+			if t := c.servers[m.to]; t == nil || t.status != StatusGood {
+				j.fail(now, "target server "+m.to+" of shard "+m.sh.id+" is not GOOD")
+				break
+			}
+			if m.left > budget {
+				m.left -= budget
+				budget = 0
+				break
+			}
+			budget -= m.left
+			m.left = 0
+			c.finishMoveLocked(m)
+		}
+		if j.status != JobPending {
+			continue
+		}
+		all := true
+		for _, m := range j.moves {
+			all = all && m.done
+		}
+		if all {
+			j.status = JobFinished
+			j.done = now
+			if j.typ == "cleanOutServer" {
+				if s := c.servers[j.server]; s != nil {
+					s.cleanedOut = true
+				}
+				if indexOf(c.cleaned, j.server) < 0 {
+					c.cleaned = append(c.cleaned, j.server)
+				}
+			}
+		}
+	}
+}
+
+// finishMoveLocked replaces the old replica by the new one in the Plan.
+// The new replica is in sync only when the shard still has an in-sync copy
+// to copy from (a lost shard stays lost).
+func (c *Cluster) finishMoveLocked(m *move) {
+	m.done = true
+	sh := m.sh
+	pos := indexOf(sh.servers, m.from)
+	if pos < 0 || indexOf(sh.servers, m.to) >= 0 {
+		return
+	}
+	sh.servers[pos] = m.to
+	delete(sh.inSync, m.from)
+	sh.inSync[m.to] = !sh.lost
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// rebalanceMove is one planned move of POST /_admin/cluster/rebalance.
+type rebalanceMove struct {
+	Database   string `json:"database"`
+	Collection string `json:"collection"`
+	Shard      string `json:"shard"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	IsLeader   bool   `json:"isLeader"`
+}
+
+// planRebalanceLocked evens the number of replicas per GOOD DB server:
+// repeatedly move one replica from the fullest server to the emptiest one
+// that does not hold that shard yet, until counts differ by at most one.
+func (c *Cluster) planRebalanceLocked(moveLeaders, moveFollowers bool, maxMoves int, excludeSystem bool, excludedDBs []string) []rebalanceMove {
+	good := c.goodDBServersLocked("")
+	if len(good) < 2 || maxMoves <= 0 {
+		return nil
+	}
+	counts, _, _ := c.placementLocked()
+	// Replicas already being moved count at their destination.
+	busy := map[*shard]bool{}
+	for _, j := range c.jobs {
+		if j.status != JobToDo && j.status != JobPending {
+			continue
+		}
+		for _, m := range j.moves {
+			if !m.done {
+				busy[m.sh] = true
+				counts[m.from]--
+				counts[m.to]++
+			}
+		}
+	}
+	placed := map[*shard][]string{}
+	serversOf := func(sh *shard) []string {
+		if p, ok := placed[sh]; ok {
+			return p
+		}
+		return sh.servers
+	}
+	var moves []rebalanceMove
+	for len(moves) < maxMoves {
+		sort.SliceStable(good, func(a, b int) bool { return counts[good[a].id] > counts[good[b].id] })
+		hi := good[0].id
+		moved := false
+		for lo := len(good) - 1; lo > 0 && !moved; lo-- {
+			to := good[lo].id
+			if counts[hi]-counts[to] <= 1 {
+				break
+			}
+			for _, col := range c.colls {
+				if excludeSystem && len(col.spec.Name) > 0 && col.spec.Name[0] == '_' {
+					continue
+				}
+				if indexOf(excludedDBs, col.spec.Database) >= 0 {
+					continue
+				}
+				for _, sh := range col.shards {
+					srv := serversOf(sh)
+					pos := indexOf(srv, hi)
+					if busy[sh] || sh.lost || pos < 0 || indexOf(srv, to) >= 0 {
+						continue
+					}
+					if (pos == 0 && !moveLeaders) || (pos > 0 && !moveFollowers) {
+						continue
+					}
+					n := append([]string(nil), srv...)
+					n[pos] = to
+					placed[sh] = n
+					busy[sh] = true
+					counts[hi]--
+					counts[to]++
+					moves = append(moves, rebalanceMove{
+						Database: col.spec.Database, Collection: col.id, Shard: sh.id,
+						From: hi, To: to, IsLeader: pos == 0,
+					})
+					moved = true
+					break
+				}
+				if moved {
+					break
+				}
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	return moves
+}
+
+// executeMovesLocked creates one moveShard job per move. It returns an
+// error naming the first move that does not fit the current Plan.
+func (c *Cluster) executeMovesLocked(moves []rebalanceMove, now time.Time) error {
+	type resolved struct {
+		sh       *shard
+		from, to string
+	}
+	var rs []resolved
+	for i, m := range moves {
+		db := m.Database
+		if db == "" {
+			db = "_system"
+		}
+		col := c.collectionLocked(db, m.Collection)
+		if col == nil {
+			return fmt.Errorf("moves[%d]: collection %s/%s not found", i, db, m.Collection)
+		}
+		var sh *shard
+		for _, s := range col.shards {
+			if s.id == m.Shard {
+				sh = s
+			}
+		}
+		if sh == nil {
+			return fmt.Errorf("moves[%d]: shard %q not found", i, m.Shard)
+		}
+		from, to := c.resolveLocked(m.From), c.resolveLocked(m.To)
+		if from == nil || to == nil {
+			return fmt.Errorf("moves[%d]: server %q or %q not found", i, m.From, m.To)
+		}
+		rs = append(rs, resolved{sh, from.id, to.id})
+	}
+	for _, r := range rs {
+		j := c.newJobLocked("moveShard", "", now)
+		j.moves = []*move{{sh: r.sh, from: r.from, to: r.to, left: float64(r.sh.coll.shardBytes())}}
+	}
+	return nil
+}
