@@ -107,9 +107,9 @@ func (p Params) withDefaults() Params {
 // CollectionSpec describes a collection to create. Database defaults to
 // "_system", NumberOfShards and ReplicationFactor to 1, WriteConcern to 1.
 type CollectionSpec struct {
-	Database, Name                                   string
+	Database, Name                                  string
 	NumberOfShards, ReplicationFactor, WriteConcern int
-	SizeBytes                                        int64
+	SizeBytes                                       int64
 }
 
 // Load is the instantaneous load of one server, set by the world every step.
@@ -123,20 +123,20 @@ type Load struct {
 
 // ServerInfo is a snapshot of one server.
 type ServerInfo struct {
-	ID, ShortName, Endpoint        string
-	Role                           Role
-	Status                         string // GOOD|BAD|FAILED
-	TaskID                         string
-	Shards, Leaders                int
+	ID, ShortName, Endpoint       string
+	Role                          Role
+	Status                        string // GOOD|BAD|FAILED
+	TaskID                        string
+	Shards, Leaders               int
 	DiskUsedBytes, DiskTotalBytes int64
-	CleanedOut                     bool
+	CleanedOut                    bool
 }
 
 // Loss records a shard that lost its last in-sync replica.
 type Loss struct {
-	At                                   time.Time
+	At                                  time.Time
 	Database, Collection, Shard, Server string
-	Cause                                string
+	Cause                               string
 }
 
 // requestTimeBounds are the upper bounds of
