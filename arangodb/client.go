@@ -1,0 +1,223 @@
+package arangodb
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	driver "github.com/arangodb/go-driver/v2/arangodb"
+	"github.com/arangodb/go-driver/v2/connection"
+	"github.com/arangodb/go-driver/v2/utils/jwt"
+)
+
+// DefaultTimeout bounds each HTTP request when Config.Timeout is zero.
+const DefaultTimeout = 5 * time.Second
+
+// jwtServerID is the server_id claim of the superuser JWT we sign; ArangoDB
+// shows it in its logs, so it names us.
+const jwtServerID = "arangoscale"
+
+// Config says how to reach one cluster's coordinators.
+type Config struct {
+	// Endpoints are coordinator URLs: http://, https://, or ArangoDB's own
+	// tcp:// and ssl:// spellings. Requests rotate over them.
+	Endpoints []string
+	// Username and Password for HTTP basic authentication.
+	Username, Password string
+	// JWTSecret, when set, is the cluster's JWT secret; every request then
+	// carries a superuser JWT signed with it (go-driver/v2/utils/jwt), and
+	// Username/Password are not used. Needed for agency reads.
+	JWTSecret string
+	// TLS configures https endpoints; nil means the system roots. It is
+	// never used to skip verification on our behalf.
+	TLS *tls.Config
+	// Timeout bounds each HTTP request; 0 means DefaultTimeout. A method
+	// that makes several requests (Shards) applies it to each one; the
+	// caller's context bounds the whole call.
+	Timeout time.Duration
+}
+
+// Client talks to one ArangoDB cluster. It is safe for concurrent use.
+type Client struct {
+	conn    connection.Connection
+	drv     driver.Client
+	timeout time.Duration
+}
+
+// New checks cfg and builds a Client. It does no I/O.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, fmt.Errorf("%w: no endpoints", ErrInvalidConfig)
+	}
+	eps := make([]string, 0, len(cfg.Endpoints))
+	for i, raw := range cfg.Endpoints {
+		ep, err := normalizeEndpoint(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: endpoints[%d] %q: %s", ErrInvalidConfig, i, redact(raw), err)
+		}
+		eps = append(eps, ep)
+	}
+	if err := connection.ValidateEndpointSchemes(connection.NewRoundRobinEndpoints(eps)); err != nil {
+		return nil, fmt.Errorf("%w: endpoints: %s", ErrInvalidConfig, err)
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("%w: negative timeout %s", ErrInvalidConfig, cfg.Timeout)
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+
+	var auth connection.Authentication
+	switch {
+	case cfg.JWTSecret != "":
+		header, err := jwt.CreateArangodJwtAuthorizationHeader(cfg.JWTSecret, jwtServerID)
+		if err != nil {
+			// The signing error never contains the secret; still, say little.
+			return nil, fmt.Errorf("%w: cannot sign JWT from the secret", ErrInvalidConfig)
+		}
+		auth = connection.NewHeaderAuth("Authorization", "%s", header)
+	case cfg.Username != "":
+		auth = connection.NewBasicAuth(cfg.Username, cfg.Password)
+	case cfg.Password != "":
+		return nil, fmt.Errorf("%w: password given without username", ErrInvalidConfig)
+	}
+
+	var tlsCfg *tls.Config
+	if cfg.TLS != nil {
+		tlsCfg = cfg.TLS.Clone()
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		TLSHandshakeTimeout:   timeout,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // the per-request context deadline rules
+	}
+	conn := connection.NewHttpConnection(connection.HttpConfiguration{
+		Endpoint:       connection.NewRoundRobinEndpoints(eps),
+		ContentType:    connection.ApplicationJSON,
+		Transport:      jsonErrorTransport{next: transport},
+		Authentication: auth,
+	})
+	return &Client{conn: conn, drv: driver.NewClient(conn), timeout: timeout}, nil
+}
+
+// normalizeEndpoint accepts http(s):// and ArangoDB's tcp:// / ssl://.
+func normalizeEndpoint(raw string) (string, error) {
+	ep := connection.FixupEndpointURLScheme(strings.TrimSpace(raw))
+	u, err := url.Parse(ep)
+	if err != nil {
+		return "", fmt.Errorf("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("scheme must be http, https, tcp or ssl")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("no host")
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("credentials belong in Username/Password, not the URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("no query or fragment allowed")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// redact hides a password in a URL that carries one.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
+}
+
+// do runs f with the per-request timeout and classifies its error.
+func (c *Client) do(ctx context.Context, op string, f func(ctx context.Context) error) error {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return classify(ctx, op, f(rctx))
+}
+
+// call is a raw JSON request on the driver's connection for endpoints the
+// driver lacks. out receives the body of a 2xx answer; any other status
+// becomes an *APIError built from ArangoDB's error body.
+func (c *Client) call(ctx context.Context, method, path string, body, out any, query ...string) error {
+	op := method + " /" + path
+	return c.do(ctx, op, func(ctx context.Context) error {
+		mods := make([]connection.RequestModifier, 0, 2)
+		for i := 0; i+1 < len(query); i += 2 {
+			mods = append(mods, connection.WithQuery(query[i], query[i+1]))
+		}
+		if body != nil {
+			mods = append(mods, connection.WithBody(body))
+		}
+		var raw json.RawMessage
+		resp, err := connection.Call(ctx, c.conn, method, path, &raw, mods...)
+		if err != nil {
+			return err
+		}
+		code := resp.Code()
+		if code < 200 || code > 299 {
+			var r errorBody
+			_ = json.Unmarshal(raw, &r)
+			return apiError(op, code, &r)
+		}
+		if out == nil || len(raw) == 0 {
+			if out != nil {
+				return badResponse(op, "empty body")
+			}
+			return nil
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return badResponse(op, "%v", err)
+		}
+		return nil
+	})
+}
+
+// jsonErrorTransport makes every error answer carry an ArangoDB-style JSON
+// body. Proxies and load balancers in front of coordinators (Marathon-LB,
+// DC/OS Admin Router) answer 502/503/504 with HTML or plain text, on which
+// the driver's JSON decoding fails and the status code would be lost.
+type jsonErrorTransport struct{ next http.RoundTripper }
+
+func (t jsonErrorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 || resp.Header.Get("Content-Encoding") != "" {
+		return resp, err
+	}
+	const limit = 1 << 20
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, limit))
+	resp.Body.Close()
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if rerr == nil && mt == "application/json" && json.Valid(body) {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	}
+	msg := http.StatusText(resp.StatusCode)
+	if mt != "" {
+		msg += " (" + mt + " body)"
+	}
+	replaced, _ := json.Marshal(map[string]any{
+		"error": true, "code": resp.StatusCode, "errorNum": resp.StatusCode, "errorMessage": msg,
+	})
+	resp.Body = io.NopCloser(bytes.NewReader(replaced))
+	resp.ContentLength = int64(len(replaced))
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
