@@ -3,7 +3,6 @@ package metrics
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"strings"
 
@@ -52,9 +51,9 @@ type histogram struct {
 //
 // Truncation: expfmt accepts text cut at a line boundary, so a body is
 // checked as follows. An empty body is an error. A body without a final
-// newline may have its last line cut inside the value ("12" of "1234"), so
-// that line's family is treated as absent (its signals become missing,
-// never a wrong number); the rest is used. A histogram without its +Inf
+// newline may have its last line cut anywhere, even inside the value ("12"
+// of "1234"), so that line is dropped and its family is treated as absent
+// (its signals become missing, never a wrong number); the rest is used. A histogram without its +Inf
 // bucket and _count line is incomplete and gives no latency. A family cut
 // off entirely is simply absent.
 func parseArangoMetrics(body []byte) (*arangoSample, error) {
@@ -62,14 +61,18 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 		return nil, fmt.Errorf("metrics body: empty: %w", ErrTruncated)
 	}
 	s := &arangoSample{values: make(map[string]float64, len(arangoScalars))}
-	var in io.Reader = bytes.NewReader(body)
 	if body[len(body)-1] != '\n' {
-		last := body[bytes.LastIndexByte(body, '\n')+1:]
-		s.suspect = familyOfLine(last)
-		in = io.MultiReader(in, strings.NewReader("\n"))
+		// Drop the unterminated last line and, with it, the whole of its
+		// family: a sum over its label sets would be short by one.
+		nl := bytes.LastIndexByte(body, '\n')
+		s.suspect = familyOfLine(body[nl+1:])
+		if nl < 0 {
+			return nil, fmt.Errorf("metrics body: one unterminated line: %w", ErrTruncated)
+		}
+		body = body[:nl+1]
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(in)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("metrics body: %w: %w", ErrBadBody, err)
 	}
