@@ -277,7 +277,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.base.RoundTrip(withToken(req, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
+		return redact(resp, tok), err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	if !replayable {
@@ -294,7 +294,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if fresh == tok {
-		return resp, nil // nothing new to try (a static token)
+		return redact(resp, tok), nil // nothing new to try (a static token)
 	}
 	retry := withToken(req, fresh)
 	if req.GetBody != nil {
@@ -306,7 +306,27 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		retry.Body = b
 	}
 	drain(resp)
-	return t.base.RoundTrip(retry)
+	resp, err = t.base.RoundTrip(retry)
+	return redact(resp, fresh), err
+}
+
+// redact removes the token from the body of an error answer (some
+// proxies echo the credentials they refuse), so it cannot reach an error
+// message. Success bodies pass untouched.
+func redact(resp *http.Response, tok string) *http.Response {
+	if resp == nil || resp.StatusCode < 300 || tok == "" {
+		return resp
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	if err != nil {
+		b = nil
+	}
+	b = bytes.ReplaceAll(b, []byte(tok), []byte("<redacted>"))
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp
 }
 
 // drain reads a little of a discarded answer so its connection can be
