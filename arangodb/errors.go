@@ -117,9 +117,9 @@ func classify(parent context.Context, op string, err error) error {
 	var ue *url.Error
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ue) || errors.As(err, &ne) {
-		return fmt.Errorf("arangodb: %s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 	}
-	return fmt.Errorf("arangodb: %s: %w: %w", op, ErrBadResponse, err)
+	return fmt.Errorf("%w: %s: %w", ErrBadResponse, op, err)
 }
 
 // apiError builds the error for an unexpected status code of a raw call.
@@ -133,5 +133,5 @@ type errorBody = shared.ResponseStruct
 
 // badResponse reports a 2xx answer we could not use.
 func badResponse(op, format string, args ...any) error {
-	return fmt.Errorf("arangodb: %s: %w: %s", op, ErrBadResponse, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s: %s", ErrBadResponse, op, fmt.Sprintf(format, args...))
 }

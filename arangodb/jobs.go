@@ -187,11 +187,11 @@ func (c *Client) RemoveServer(ctx context.Context, serverID string) error {
 	}
 	switch {
 	case found == nil:
-		return fmt.Errorf("arangodb: %s: server %s is not in the health list: %w", op, serverID, ErrNotFound)
+		return fmt.Errorf("%w: %s: server %s is not in the health list", ErrNotFound, op, serverID)
 	case found.Status != StatusFailed:
-		return fmt.Errorf("arangodb: %s: server %s is %s, not FAILED: %w", op, serverID, found.Status, ErrPrecondition)
+		return fmt.Errorf("%w: %s: server %s is %s, not FAILED", ErrPrecondition, op, serverID, found.Status)
 	case found.Role == RoleDBServer && !found.CanBeDeleted:
-		return fmt.Errorf("arangodb: %s: server %s still holds shards: %w", op, serverID, ErrPrecondition)
+		return fmt.Errorf("%w: %s: server %s still holds shards", ErrPrecondition, op, serverID)
 	}
 	return c.do(ctx, op, func(ctx context.Context) error {
 		return c.drv.RemoveServer(ctx, driver.ServerID(serverID))
