@@ -14,10 +14,6 @@ func notYet(name string) func([]string, io.Writer, io.Writer) int {
 }
 
 var (
-	cmdRun      = notYet("run")
-	cmdDemo     = notYet("demo")
-	cmdValidate = notYet("validate")
 	cmdSimulate = notYet("simulate")
 	cmdScale    = notYet("scale")
-	cmdEmulate  = notYet("emulate")
 )

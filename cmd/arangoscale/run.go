@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/config"
+	"github.com/arangoscale/arangoscale/controller"
+	"github.com/arangoscale/arangoscale/marathon"
+	"github.com/arangoscale/arangoscale/policy"
+	"github.com/arangoscale/arangoscale/reload"
+)
+
+// cmdRun is the production entry point: configuration from the
+// environment, policy from a file or URL (hot reloaded), HTTP on LISTEN.
+func cmdRun(args []string, _, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: arangoscale run   (configured by ARANGOSCALE_* environment variables)")
+		_ = config.Usage(stderr)
+		return 2
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 2
+	}
+	secrets, err := cfg.LoadSecrets()
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 2
+	}
+	tlsCfg, err := cfg.TLSConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 2
+	}
+	logger := cfg.Logger(stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	base := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		TLSClientConfig:     tlsCfg,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	plain := &http.Client{Transport: base}
+	dcos := plain
+	switch {
+	case len(secrets.DCOSServiceAccount) > 0:
+		ts, err := marathon.NewServiceAccount(secrets.DCOSServiceAccount, plain, clock.Real{})
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_DCOS_SERVICE_ACCOUNT_FILE: %v\n", err)
+			return 2
+		}
+		dcos = &http.Client{Transport: marathon.NewAuthTransport(base, ts)}
+	case secrets.DCOSToken != "":
+		dcos = &http.Client{Transport: marathon.NewAuthTransport(base, marathon.StaticToken(secrets.DCOSToken))}
+	}
+
+	rl, err := reload.New[*policy.Config](cfg.PolicyFile, policy.Load, reload.Options{Client: plain, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_POLICY_FILE: %v\n", err)
+		return 2
+	}
+	if _, err := rl.Reload(ctx); err != nil {
+		fmt.Fprintf(stderr, "arangoscale: policy %s rejected:\n%v\n", cfg.PolicyFile, err)
+		return 1
+	}
+
+	w := &controller.Setup{
+		MarathonURL:      cfg.MarathonURL,
+		MesosURL:         cfg.MesosURL,
+		PrometheusURL:    cfg.PrometheusURL,
+		DCOS:             dcos,
+		Plain:            plain,
+		MesosAdminRouter: strings.Contains(cfg.MesosURL, "/mesos"),
+		ArangoUser:       cfg.ArangoDBUsername,
+		ArangoPassword:   secrets.ArangoDBPassword,
+		ArangoJWTSecret:  secrets.ArangoDBJWTSecret,
+		Logger:           logger,
+		Interval:         cfg.Interval,
+		SourceTimeout:    cfg.SourceTimeout,
+		DryRun:           cfg.DryRun,
+		ReloadStatus: func() (bool, time.Time) {
+			ok, at := rl.LastSuccess()
+			return ok, at
+		},
+	}
+	w.Version, w.Commit = version, commit
+	ctl, err := w.Build()
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 2
+	}
+	if err := ctl.SetPolicy(rl.Current()); err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 1
+	}
+	rl.OnChange(func(_, p *policy.Config) {
+		if err := ctl.SetPolicy(p); err != nil {
+			logger.Error("new policy could not be applied; the previous one stays", "error", err)
+		}
+	})
+	reloadNow := func(ctx context.Context) error {
+		_, err := rl.Reload(ctx)
+		return err
+	}
+	return serve(ctx, logger, ctl, cfg.Listen, controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken},
+		func(ctx context.Context) {
+			go func() {
+				if err := rl.Watch(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					logger.Error("policy watch stopped", "error", err)
+				}
+			}()
+			go reloadOnHUP(ctx, logger, reloadNow)
+			ctl.Run(ctx)
+		})
+}
+
+// serve runs loop with the HTTP endpoints up, and shuts both down
+// gracefully when ctx ends: the in-flight reconcile finishes first.
+func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller, listen string, o controller.HTTPOptions, loop func(context.Context)) int {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		logger.Error("cannot listen", "listen", listen, "error", err)
+		return 1
+	}
+	srv := &http.Server{Handler: ctl.Handler(o), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "error", err)
+		}
+	}()
+	logger.Info("arangoscale started", "listen", ln.Addr().String(), "version", version)
+	loop(ctx)
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	logger.Info("arangoscale stopped")
+	return 0
+}
+
+func reloadOnHUP(ctx context.Context, logger *slog.Logger, reload func(context.Context) error) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := reload(ctx); err != nil {
+				logger.Warn("SIGHUP reload rejected", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,246 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arangoscale/arangoscale/marathon"
+	"github.com/arangoscale/arangoscale/metrics"
+	"github.com/arangoscale/arangoscale/policy"
+)
+
+// roles is the order roles are handled in: coordinators first, so a
+// cluster under load gets its front door widened before its storage.
+var roles = []policy.Role{policy.Coordinators, policy.DBServers}
+
+// cluster is one ArangoDB cluster of the policy with its role workers.
+type cluster struct {
+	ctl     *Controller
+	name    string
+	log     *slog.Logger
+	clients *ClusterClients
+
+	busy    atomic.Bool  // a reconcile is running
+	nextDue atomic.Int64 // unix nanos
+	iv      atomic.Int64 // the interval in force, readable without mu
+
+	mu      sync.Mutex // held by reconcile and by a policy swap
+	pol     *policy.Cluster
+	removed bool
+	workers map[policy.Role]*worker
+	saga    sagaState
+
+	// The /status snapshot, published at the end of every reconcile so a
+	// status request never waits for a slow reconcile.
+	stMu sync.Mutex
+	st   ClusterRun
+}
+
+func (c *Controller) newCluster(pc *policy.Cluster) (*cluster, error) {
+	cl := &cluster{
+		ctl:     c,
+		name:    pc.Name,
+		log:     c.log.With("cluster", pc.Name),
+		workers: map[policy.Role]*worker{},
+	}
+	clients, err := c.cfg.Connect(pc, cl.sourceError)
+	if err != nil {
+		return nil, err
+	}
+	if clients == nil || clients.Observer == nil {
+		return nil, fmt.Errorf("connector returned no metrics observer")
+	}
+	cl.clients = clients
+	return cl, nil
+}
+
+// setPolicy installs the cluster's new policy between two reconciles.
+// Workers of roles that stay keep their history.
+func (cl *cluster) setPolicy(pc *policy.Cluster) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.pol = pc
+	cl.iv.Store(int64(cl.intervalLocked()))
+	for _, r := range roles {
+		rp, ok := pc.Roles[r]
+		if !ok {
+			if w, had := cl.workers[r]; had {
+				w.forgetMetrics()
+				delete(cl.workers, r)
+			}
+			continue
+		}
+		w, had := cl.workers[r]
+		if !had {
+			w = newWorker(cl, r)
+			cl.workers[r] = w
+		}
+		w.setPolicy(rp, pc.AppID(r))
+	}
+	cl.publish()
+}
+
+// publish stores the /status snapshot; the caller holds cl.mu.
+func (cl *cluster) publish() {
+	cr := ClusterRun{Name: cl.name, Interval: cl.intervalLocked().String(), Saga: cl.saga.status}
+	for _, r := range roles {
+		if w, ok := cl.workers[r]; ok {
+			cr.Roles = append(cr.Roles, w.st)
+		}
+	}
+	cl.stMu.Lock()
+	cl.st = cr
+	cl.stMu.Unlock()
+}
+
+func (cl *cluster) interval() time.Duration { return time.Duration(cl.iv.Load()) }
+
+func (cl *cluster) intervalLocked() time.Duration {
+	if cl.pol != nil && cl.pol.Interval > 0 {
+		return cl.pol.Interval
+	}
+	return cl.ctl.cfg.Interval
+}
+
+func (cl *cluster) due(now time.Time) bool {
+	return now.UnixNano() >= cl.nextDue.Load()
+}
+
+func (cl *cluster) sourceError(source string, err error) {
+	cl.ctl.metrics.sourceErrors.WithLabelValues(cl.name, source).Inc()
+	cl.log.Warn("source call failed", "source", source, "error", err)
+}
+
+// observation is what one reconcile learned about the cluster, shared by
+// its role workers.
+type observation struct {
+	now      time.Time
+	apps     map[policy.Role]*marathon.App
+	appErrs  map[policy.Role]error
+	queue    map[string]int // app id → instances waiting for offers
+	queueOK  bool
+	signals  *metrics.Observation
+	arango   *arangoView // nil without an ArangoDB client or when unreadable
+	arangoOK bool
+}
+
+func (cl *cluster) reconcile(ctx context.Context) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.removed || cl.pol == nil {
+		return
+	}
+	ctl := cl.ctl
+	now := ctl.cfg.Clock.Now()
+	interval := cl.intervalLocked()
+	cl.nextDue.Store(now.Add(interval).UnixNano())
+	timeout := ctl.cfg.Timeout
+	if timeout <= 0 {
+		timeout = interval
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	started := time.Now() // wall time: this measures the reconcile itself
+
+	ob := cl.observe(ctx, now)
+	cl.advanceSaga(ctx, ob)
+	for _, r := range roles {
+		if w, ok := cl.workers[r]; ok {
+			w.reconcile(ctx, ob)
+		}
+	}
+	if ob.arango != nil {
+		cl.hygiene(ctx, ob)
+	}
+	cl.publish()
+	ctl.metrics.reconcile.WithLabelValues(cl.name).Observe(time.Since(started).Seconds())
+	for _, r := range roles {
+		if _, ok := cl.workers[r]; ok {
+			ctl.metrics.lastReconcile.WithLabelValues(cl.name, string(r)).Set(float64(now.UnixNano()) / 1e9)
+		}
+	}
+}
+
+func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
+	ctl := cl.ctl
+	ob := &observation{
+		now:     now,
+		apps:    map[policy.Role]*marathon.App{},
+		appErrs: map[policy.Role]error{},
+	}
+	req := metrics.Request{
+		Tasks:   map[string][]metrics.Task{},
+		PromQL:  map[string][]string{},
+		Signals: map[string][]string{},
+	}
+	for _, r := range roles {
+		w, ok := cl.workers[r]
+		if !ok {
+			continue
+		}
+		app, err := ctl.cfg.Marathon.App(ctx, w.appID)
+		if err != nil {
+			ob.appErrs[r] = err
+			cl.sourceError("marathon", fmt.Errorf("app %s: %w", w.appID, err))
+			continue
+		}
+		ob.apps[r] = app
+		tasks := make([]metrics.Task, 0, len(app.Tasks))
+		for _, t := range app.Tasks {
+			tasks = append(tasks, metrics.Task{ID: t.ID, AgentID: t.AgentID, Host: t.Host, Ports: t.Ports})
+		}
+		req.Tasks[string(r)] = tasks
+		if r == policy.DBServers {
+			// The scale-down safety check needs every DB server's disk usage.
+			req.Signals[string(r)] = append(req.Signals[string(r)], "disk_utilization")
+		}
+		for _, m := range w.rp.Metrics {
+			if m.PromQL != "" {
+				req.PromQL[string(r)] = append(req.PromQL[string(r)], m.PromQL)
+			} else {
+				req.Signals[string(r)] = append(req.Signals[string(r)], m.Signal)
+			}
+		}
+	}
+	if len(ob.apps) > 0 {
+		queue, err := ctl.cfg.Marathon.Queue(ctx)
+		if err != nil {
+			cl.sourceError("marathon", fmt.Errorf("queue: %w", err))
+		} else {
+			ob.queueOK = true
+			ob.queue = map[string]int{}
+			for _, q := range queue {
+				ob.queue[q.AppID] += q.Count
+			}
+		}
+	}
+	ob.signals = cl.clients.Observer.Observe(ctx, req)
+	if cl.clients.ArangoDB != nil {
+		view, err := readArango(ctx, cl.clients.ArangoDB)
+		if err != nil {
+			cl.sourceError("arangodb", err)
+		} else {
+			ob.arango = view
+			ob.arangoOK = true
+		}
+	}
+	return ob
+}
+
+// ClusterRun is the /status entry of one cluster.
+type ClusterRun struct {
+	Name     string       `json:"name"`
+	Interval string       `json:"interval"`
+	Roles    []RoleStatus `json:"roles"`
+	Saga     SagaStatus   `json:"saga"`
+}
+
+func (cl *cluster) status() ClusterRun {
+	cl.stMu.Lock()
+	defer cl.stMu.Unlock()
+	return cl.st
+}

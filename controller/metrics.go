@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// blockReasons is the fixed set of DESIGN.md "Decision rules" 5: every one
+// has an arangoscale_scale_blocked series per role, 0 or 1.
+var blockReasons = []string{
+	"within_tolerance", "stabilizing", "cooldown", "deployment_in_progress",
+	"at_max", "at_min", "capacity", "metrics_missing", "unsafe_cluster",
+	"replication_floor", "paused", "manual_override", "backoff", "dry_run",
+}
+
+// promMetrics are the controller's metrics. Their names and labels are a
+// contract (DESIGN.md "Metrics"): alert rules and dashboards use them.
+type promMetrics struct {
+	instances        *prometheus.GaugeVec
+	signalValue      *prometheus.GaugeVec
+	signalTarget     *prometheus.GaugeVec
+	decisions        *prometheus.CounterVec
+	blocked          *prometheus.GaugeVec
+	actions          *prometheus.CounterVec
+	cleanouts        *prometheus.CounterVec
+	sagaStep         *prometheus.GaugeVec
+	sourceErrors     *prometheus.CounterVec
+	reconcile        *prometheus.HistogramVec
+	lastReconcile    *prometheus.GaugeVec
+	reloadOK         prometheus.Gauge
+	reloadTimestamp  prometheus.Gauge
+	dryRun           prometheus.Gauge
+	failedWithShards *prometheus.GaugeVec
+	removedServers   *prometheus.CounterVec
+}
+
+func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetrics {
+	f := promauto.With(reg)
+	m := &promMetrics{
+		instances: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_instances",
+			Help: "Instances of a role: current (running), target (Marathon), desired (policy), min and max.",
+		}, []string{"cluster", "role", "state"}),
+		signalValue: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_signal_value",
+			Help: "Observed value of a policy metric for a role (mean per instance, or total for per-instance targets).",
+		}, []string{"cluster", "role", "signal"}),
+		signalTarget: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_signal_target",
+			Help: "Target of a policy metric for a role.",
+		}, []string{"cluster", "role", "signal"}),
+		decisions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "arangoscale_decisions_total",
+			Help: "Decisions taken per reconcile, by direction and primary reason.",
+		}, []string{"cluster", "role", "direction", "reason"}),
+		blocked: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_scale_blocked",
+			Help: "1 when the reason held the role back at the last reconcile, else 0.",
+		}, []string{"cluster", "role", "reason"}),
+		actions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "arangoscale_scale_actions_total",
+			Help: "Scaling actions sent (or, in dry-run, not sent), by result.",
+		}, []string{"cluster", "role", "direction", "result"}),
+		cleanouts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "arangoscale_cleanout_jobs_total",
+			Help: "DB-server clean-out jobs seen to end, by result (finished, failed) and started.",
+		}, []string{"cluster", "result"}),
+		sagaStep: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_saga_step",
+			Help: "1 for the step the DB-server scale-down saga of a cluster stands at, else 0.",
+		}, []string{"cluster", "step"}),
+		sourceErrors: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "arangoscale_source_errors_total",
+			Help: "Failed calls to a source (arangodb, mesos, marathon, prometheus).",
+		}, []string{"cluster", "source"}),
+		reconcile: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "arangoscale_reconcile_duration_seconds",
+			Help:    "Time one reconcile of a cluster took.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"cluster"}),
+		lastReconcile: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_last_reconcile_timestamp_seconds",
+			Help: "Unix time of the last completed reconcile of a role.",
+		}, []string{"cluster", "role"}),
+		reloadOK: f.NewGauge(prometheus.GaugeOpts{
+			Name: "arangoscale_config_last_reload_successful",
+			Help: "1 when the last policy reload succeeded, 0 when it was rejected.",
+		}),
+		reloadTimestamp: f.NewGauge(prometheus.GaugeOpts{
+			Name: "arangoscale_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful policy load.",
+		}),
+		dryRun: f.NewGauge(prometheus.GaugeOpts{
+			Name: "arangoscale_dry_run",
+			Help: "1 when the controller runs in dry-run mode and changes nothing.",
+		}),
+		failedWithShards: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_failed_servers_with_shards",
+			Help: "DB servers ArangoDB marks FAILED that still hold shards; never removed automatically.",
+		}, []string{"cluster"}),
+		removedServers: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "arangoscale_removed_servers_total",
+			Help: "Stale FAILED servers removed from ArangoDB's health list, by role.",
+		}, []string{"cluster", "role"}),
+	}
+	build := f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_build_info",
+		Help: "Build information; the value is always 1.",
+	}, []string{"version", "commit", "goversion"})
+	build.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// forgetCluster drops every series of a cluster that left the policy, so
+// dashboards and alerts do not see a ghost.
+func (m *promMetrics) forgetCluster(cluster string) {
+	l := prometheus.Labels{"cluster": cluster}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.instances, m.signalValue, m.signalTarget, m.blocked, m.sagaStep,
+		m.lastReconcile, m.failedWithShards,
+	} {
+		v.DeletePartialMatch(l)
+	}
+	m.decisions.DeletePartialMatch(l)
+	m.actions.DeletePartialMatch(l)
+	m.cleanouts.DeletePartialMatch(l)
+	m.sourceErrors.DeletePartialMatch(l)
+	m.reconcile.DeletePartialMatch(l)
+	m.removedServers.DeletePartialMatch(l)
+}

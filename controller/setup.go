@@ -1,0 +1,190 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/arangodb/go-driver/v2/utils/jwt"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arangoscale/arangoscale/arangodb"
+	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/marathon"
+	"github.com/arangoscale/arangoscale/metrics"
+	"github.com/arangoscale/arangoscale/policy"
+)
+
+// Setup is everything a production controller is assembled from: the
+// real Marathon, Mesos, ArangoDB and Prometheus clients over HTTP. run,
+// demo, simulate, scale and the end-to-end tests differ only in the values.
+type Setup struct {
+	MarathonURL   string
+	MesosURL      string
+	PrometheusURL string
+	// DCOS carries the DC/OS token to Marathon and Mesos (and TLS).
+	DCOS *http.Client
+	// Plain is for ArangoDB and Prometheus (TLS settings, no DC/OS token).
+	Plain *http.Client
+	// MesosAdminRouter reaches agents through <dcos>/slave/<id>/….
+	MesosAdminRouter bool
+
+	ArangoUser, ArangoPassword, ArangoJWTSecret string
+
+	Clock         clock.Clock
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry
+	Interval      time.Duration
+	SourceTimeout time.Duration
+	DryRun        bool
+	Backoff       BackoffSettings
+	ReloadStatus  func() (bool, time.Time)
+	// Marathon, when set, replaces the client built from MarathonURL.
+	Marathon        Marathon
+	Version, Commit string
+}
+
+func (w *Setup) defaults() {
+	if w.Clock == nil {
+		w.Clock = clock.Real{}
+	}
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
+	if w.Registry == nil {
+		w.Registry = prometheus.NewRegistry()
+	}
+	if w.Plain == nil {
+		w.Plain = &http.Client{}
+	}
+	if w.DCOS == nil {
+		w.DCOS = w.Plain
+	}
+	if w.SourceTimeout <= 0 {
+		w.SourceTimeout = 5 * time.Second
+	}
+}
+
+// marathonClient builds the Marathon wrapper.
+func (w *Setup) marathonClient() (*marathon.Client, error) {
+	return marathon.New(marathon.Config{URL: w.MarathonURL, HTTPClient: w.DCOS, Timeout: w.SourceTimeout})
+}
+
+// arangoClient builds the admin client of one cluster.
+func (w *Setup) arangoClient(pc *policy.Cluster) (*arangodb.Client, error) {
+	var tlsCfg = w.Plain.Transport
+	cfg := arangodb.Config{
+		Endpoints: pc.ArangoDB.Endpoints,
+		Username:  w.ArangoUser,
+		Password:  w.ArangoPassword,
+		JWTSecret: w.ArangoJWTSecret,
+		Timeout:   w.SourceTimeout,
+	}
+	if t, ok := tlsCfg.(*http.Transport); ok && t.TLSClientConfig != nil {
+		cfg.TLS = t.TLSClientConfig
+	}
+	return arangodb.New(cfg)
+}
+
+// Connector builds every cluster's clients from its policy.
+func (w *Setup) Connector() Connector {
+	return func(pc *policy.Cluster, onError func(string, error)) (*ClusterClients, error) {
+		if len(pc.ArangoDB.Endpoints) == 0 {
+			return nil, errors.New("no arangodb endpoint")
+		}
+		admin, err := w.arangoClient(pc)
+		if err != nil {
+			return nil, err
+		}
+		auth, err := arangoAuthHeader(w.ArangoUser, w.ArangoPassword, w.ArangoJWTSecret)
+		if err != nil {
+			return nil, err
+		}
+		scrapeClient := &http.Client{Transport: headerTransport{base: transportOf(w.Plain), name: "Authorization", value: auth}}
+		cc := metrics.CollectorConfig{
+			ArangoDB: metrics.NewArangoDB(scrapeClient, pc.ArangoDB.Endpoints[0], w.Clock, metrics.ArangoDBOptions{Timeout: w.SourceTimeout}),
+			OnError:  onError,
+			Timeout:  w.SourceTimeout,
+		}
+		if w.MesosURL != "" {
+			cc.Mesos = metrics.NewMesos(w.DCOS, w.MesosURL, w.Clock, metrics.MesosOptions{AdminRouter: w.MesosAdminRouter, Timeout: w.SourceTimeout})
+		}
+		if w.PrometheusURL != "" {
+			p, err := metrics.NewPrometheus(w.PrometheusURL, w.Plain)
+			if err != nil {
+				return nil, fmt.Errorf("prometheus: %w", err)
+			}
+			cc.Prometheus = p
+			cc.Clock = w.Clock
+		}
+		return &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin}, nil
+	}
+}
+
+// Build assembles the controller.
+func (w *Setup) Build() (*Controller, error) {
+	w.defaults()
+	mc := w.Marathon
+	if mc == nil {
+		c, err := w.marathonClient()
+		if err != nil {
+			return nil, err
+		}
+		mc = c
+	}
+	return New(Config{
+		Marathon:     mc,
+		Connect:      w.Connector(),
+		Clock:        w.Clock,
+		Logger:       w.Logger,
+		Registry:     w.Registry,
+		Interval:     w.Interval,
+		DryRun:       w.DryRun,
+		Backoff:      w.Backoff,
+		Version:      w.Version,
+		Commit:       w.Commit,
+		ReloadStatus: w.ReloadStatus,
+	})
+}
+
+// arangoAuthHeader is the Authorization value for metric scrapes: a
+// superuser JWT when a secret is configured, else basic auth, else none.
+func arangoAuthHeader(user, password, jwtSecret string) (string, error) {
+	if jwtSecret != "" {
+		h, err := jwt.CreateArangodJwtAuthorizationHeader(jwtSecret, "arangoscale")
+		if err != nil {
+			return "", errors.New("cannot sign the ArangoDB JWT")
+		}
+		return h, nil
+	}
+	if user != "" {
+		r, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+		r.SetBasicAuth(user, password)
+		return r.Header.Get("Authorization"), nil
+	}
+	return "", nil
+}
+
+// headerTransport sets one header on every request.
+type headerTransport struct {
+	base        http.RoundTripper
+	name, value string
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.value == "" {
+		return t.base.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set(t.name, t.value)
+	return t.base.RoundTrip(r)
+}
+
+func transportOf(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
