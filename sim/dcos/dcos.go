@@ -30,6 +30,9 @@ const (
 	StateRunning = "TASK_RUNNING"
 )
 
+// MaxInstances is the most instances one emulated app may have.
+const MaxInstances = 1000
+
 // Errors returned by the Go API (the HTTP API answers with Marathon's
 // status codes and bodies instead).
 var (
@@ -242,6 +245,7 @@ type deployment struct {
 	id      string
 	version time.Time
 	apps    []*app
+	before  map[*app]int // instances before the deployment, for a rollback
 }
 
 type event struct {
@@ -371,7 +375,7 @@ func (c *Cluster) AddApp(spec AppSpec) error {
 	if !validAppID(spec.ID) {
 		return fmt.Errorf("%w: id %q", ErrInvalidApp, spec.ID)
 	}
-	if spec.Instances < 0 || spec.CPUs < 0 || spec.MemMB < 0 || spec.DiskMB < 0 || spec.Ports < 0 {
+	if spec.Instances < 0 || spec.Instances > MaxInstances || spec.CPUs < 0 || spec.MemMB < 0 || spec.DiskMB < 0 || spec.Ports < 0 {
 		return fmt.Errorf("%w: %s: negative instances or resources", ErrInvalidApp, spec.ID)
 	}
 	if _, ok := c.apps[spec.ID]; ok {
@@ -558,9 +562,10 @@ func (c *Cluster) scaleTo(a *app, n int, now time.Time) {
 }
 
 // newDeployment locks apps under a new deployment, replacing (force) any
-// deployment they had.
-func (c *Cluster) newDeployment(now time.Time, apps ...*app) *deployment {
-	d := &deployment{id: c.uuid(), version: now, apps: apps}
+// deployment they had. before holds the apps' instance counts from before
+// the change.
+func (c *Cluster) newDeployment(now time.Time, before map[*app]int, apps ...*app) *deployment {
+	d := &deployment{id: c.uuid(), version: now, apps: apps, before: before}
 	for _, a := range apps {
 		if old := a.deployment; old != nil {
 			old.apps = slices.DeleteFunc(old.apps, func(x *app) bool { return x == a })
@@ -731,12 +736,13 @@ func (c *Cluster) Scale(appID string, instances int) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: %s", ErrUnknownApp, appID)
 	}
-	if instances < 0 {
-		return "", fmt.Errorf("%w: %s: negative instances", ErrInvalidApp, appID)
+	if instances < 0 || instances > MaxInstances {
+		return "", fmt.Errorf("%w: %s: instances %d out of [0, %d]", ErrInvalidApp, appID, instances, MaxInstances)
 	}
 	now := c.clk.Now()
+	before := map[*app]int{a: a.spec.Instances}
 	c.scaleTo(a, instances, now)
-	return c.newDeployment(now, a).id, nil
+	return c.newDeployment(now, before, a).id, nil
 }
 
 // Tasks returns the app's tasks, oldest first.

@@ -484,6 +484,10 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 	case u.Instances != nil && *u.Instances < 0:
 		invalid(w, "/instances", fmt.Sprintf("got %d, expected 0 or more", *u.Instances))
 		return
+	case u.Instances != nil && *u.Instances > MaxInstances:
+		// An emulator limit, not Marathon's: every instance costs memory.
+		invalid(w, "/instances", fmt.Sprintf("got %d, expected %d or less", *u.Instances, MaxInstances))
+		return
 	case u.CPUs != nil && *u.CPUs < 0:
 		invalid(w, "/cpus", "got a negative value, expected 0 or more")
 		return
@@ -538,10 +542,11 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 	if changed {
 		a.lastConfigAt = now
 	}
+	before := map[*app]int{a: a.spec.Instances}
 	if u.Instances != nil {
 		c.scaleTo(a, *u.Instances, now)
 	}
-	d := c.newDeployment(now, a)
+	d := c.newDeployment(now, before, a)
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/v2/apps"+id)
 	}
@@ -610,12 +615,14 @@ func (c *Cluster) serveDeleteDeployment(w http.ResponseWriter, r *http.Request, 
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	// The emulator keeps no history of previous versions: rolling back a
-	// scale means going back to what is actually running.
+	before := map[*app]int{}
 	for _, a := range d.apps {
-		c.scaleTo(a, len(a.tasks), now)
+		before[a] = a.spec.Instances
+		if n, ok := d.before[a]; ok {
+			c.scaleTo(a, n, now)
+		}
 	}
-	nd := c.newDeployment(now, d.apps...)
+	nd := c.newDeployment(now, before, d.apps...)
 	writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: nd.id, Version: marathonTime(now)})
 }
 
@@ -744,6 +751,10 @@ func (c *Cluster) kill(w http.ResponseWriter, r *http.Request, victims []*task) 
 		}
 	}
 	now := c.clk.Now()
+	before := map[*app]int{}
+	for _, a := range apps {
+		before[a] = a.spec.Instances
+	}
 	for _, t := range victims {
 		c.removeTask(t)
 		c.counters.killed++
@@ -754,7 +765,7 @@ func (c *Cluster) kill(w http.ResponseWriter, r *http.Request, victims []*task) 
 		c.scaleTo(a, a.spec.Instances, now)
 		a.lastScalingAt = now
 	}
-	d := c.newDeployment(now, apps...)
+	d := c.newDeployment(now, before, apps...)
 	writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: d.id, Version: marathonTime(now)})
 }
 
