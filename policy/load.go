@@ -61,10 +61,28 @@ func (l *loader) syntaxErr(err error, fallbackLine int) {
 			if n, err := strconv.Atoi(rest[:i]); err == nil && n > 0 {
 				line = n
 				msg = strings.TrimSpace(rest[i+1:])
+				if isParserProblem(msg) {
+					line++ // yaml.v3 reports parser (not scanner) errors 0-based
+				}
 			}
 		}
 	}
 	l.errs.List = append(l.errs.List, PosError{File: l.file, Line: max(line, 1), Col: 1, Msg: "invalid YAML: " + msg})
+}
+
+// isParserProblem reports whether msg is one of yaml.v3's parser problems
+// (its scanner problems carry 1-based lines, its parser problems 0-based).
+func isParserProblem(msg string) bool {
+	switch msg {
+	case "did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"did not find expected '-' indicator", "did not find expected <document start>",
+		"did not find expected <stream-start>", "did not find expected key",
+		"did not find expected node content", "found duplicate %TAG directive",
+		"found duplicate %YAML directive", "found incompatible YAML document",
+		"found undefined tag handle":
+		return true
+	}
+	return false
 }
 
 func (l *loader) load(data []byte) *Config {
@@ -519,15 +537,16 @@ func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
 		for i, mn := range list {
 			p := fmt.Sprintf("%s.metrics[%d]", path, i)
 			m, ok := l.metric(mn, p)
-			if !ok {
-				continue
+			if m.Signal != "" || m.PromQL != "" {
+				if first, dup := seen[m.key]; dup {
+					l.errAt(mn, "%s: %s is already used by metrics[%d]", p, m.key, first)
+					continue
+				}
+				seen[m.key] = i
 			}
-			if first, dup := seen[m.key]; dup {
-				l.errAt(mn, "%s: %s is already used by metrics[%d]", p, m.key, first)
-				continue
+			if ok {
+				rp.Metrics = append(rp.Metrics, m)
 			}
-			seen[m.key] = i
-			rp.Metrics = append(rp.Metrics, m)
 		}
 	}
 	if v, ok := f["tolerance"]; ok {
@@ -709,6 +728,7 @@ func (l *loader) metric(n *yaml.Node, path string) (Metric, bool) {
 		m.Periods, m.Step = 0, 0
 	} else {
 		notFor("target", "target_per_instance")
+		bounds := 0
 		for _, k := range []string{"upper", "lower"} {
 			v, has := f[k]
 			if !has {
@@ -721,13 +741,14 @@ func (l *loader) metric(n *yaml.Node, path string) (Metric, bool) {
 				ok = false
 				continue
 			}
+			bounds++
 			if k == "upper" {
 				m.Upper = x
 			} else {
 				m.Lower = x
 			}
 		}
-		if _, hu := f["upper"]; hu && ok && m.Upper <= m.Lower {
+		if bounds == 2 && m.Upper <= m.Lower {
 			l.errAt(f["upper"].val, "%s: upper %g must be above lower %g", path, m.Upper, m.Lower)
 			ok = false
 		}

@@ -1,0 +1,224 @@
+package policy
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/bad")
+
+func TestExampleValidates(t *testing.T) {
+	cfg, err := LoadFile("../policies.example.yaml")
+	if err != nil {
+		t.Fatalf("policies.example.yaml: %v", err)
+	}
+	if len(cfg.Clusters) != 2 || cfg.Clusters[0].Name != "prod" || cfg.Clusters[1].Name != "staging" {
+		t.Fatalf("clusters = %+v, want prod and staging", cfg.Clusters)
+	}
+	for _, c := range cfg.Clusters {
+		for r := range c.Roles {
+			want := "/arangodb-" + c.Name + map[Role]string{Coordinators: "/coordinator", DBServers: "/dbserver"}[r]
+			if got := c.AppID(r); got != want {
+				t.Errorf("%s AppID(%s) = %q, want %q", c.Name, r, got, want)
+			}
+		}
+		want := "http://coordinator.arangodb-" + c.Name + ".l4lb.thisdcos.directory:8529"
+		if !reflect.DeepEqual(c.ArangoDB.Endpoints, []string{want}) {
+			t.Errorf("%s endpoints = %v, want [%s]", c.Name, c.ArangoDB.Endpoints, want)
+		}
+	}
+	got := cfg.Summary()
+	want := []string{
+		"prod: coordinators 2..16 (3 metrics), dbservers 3..9 (2 metrics), interval 15s",
+		"staging: coordinators 1..4 (1 metric), interval default",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	prod := cfg.Clusters[0].Roles[Coordinators]
+	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: 10 * time.Minute}) ||
+		prod.Step.Up != (Step{Percent: 100}) || prod.Step.Down != (Step{Count: 1}) ||
+		len(prod.Schedule) != 1 || prod.Schedule[0].TimeZone != "Europe/Berlin" {
+		t.Errorf("prod coordinators = %+v", prod)
+	}
+	if k := prod.Metrics[2].Key(); k != `promql:sum(rate(http_requests_total{job="api"}[2m]))` {
+		t.Errorf("promql key = %q", k)
+	}
+}
+
+// Every option in the example is shown: the example's keys cover the schema.
+func TestExampleShowsEveryOption(t *testing.T) {
+	data, err := os.ReadFile("../policies.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"name:", "interval:", "endpoints:", "coordinators:", "dbservers:",
+		"min:", "max:", "metrics:", "signal:", "promql:", "target:", "target_per_instance:", "strategy: threshold",
+		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
+		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:"} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("example does not show %q", key)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	src := `clusters:
+  - name: a
+    arangodb: {endpoints: ["https://c:8529"]}
+    marathon: {dbservers: /a/dbserver}
+    roles:
+      dbservers:
+        min: 3
+        max: 5
+        metrics:
+          - {strategy: threshold, signal: cpu_utilization, upper: 0.8, lower: 0.2}
+          - {signal: disk_utilization, target: 0.7}
+        schedule: [{cron: "0 8 * * *", duration: 1h, min: 4}]
+`
+	cfg, err := Load("d.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := cfg.Clusters[0].Roles[DBServers]
+	want := defaultRolePolicy(DBServers)
+	want.Min, want.Max, want.Metrics, want.Schedule = rp.Min, rp.Max, rp.Metrics, rp.Schedule
+	if !reflect.DeepEqual(rp, want) {
+		t.Errorf("role = %+v\nwant %+v", rp, want)
+	}
+	if rp.Tolerance != 0.1 || rp.Stabilization != (UpDown{0, 5 * time.Minute}) || rp.Cooldown != (UpDown{time.Minute, 5 * time.Minute}) ||
+		rp.Step != (StepLimits{Up: Step{Percent: 100}, Down: Step{Count: 1}}) || rp.OnMetricsMissing != "hold" || rp.ManualHold != time.Hour {
+		t.Errorf("defaults = %+v", rp)
+	}
+	if m := rp.Metrics[0]; m.Strategy != "threshold" || m.Periods != 3 || m.Step != 1 {
+		t.Errorf("threshold defaults = %+v", m)
+	}
+	if m := rp.Metrics[1]; m.Strategy != "target" {
+		t.Errorf("target default = %+v", m)
+	}
+	if rp.Schedule[0].TimeZone != "UTC" {
+		t.Errorf("time zone default = %q", rp.Schedule[0].TimeZone)
+	}
+	if cfg.Clusters[0].Interval != 0 {
+		t.Errorf("interval default = %v", cfg.Clusters[0].Interval)
+	}
+}
+
+func TestEffectiveRoundTrip(t *testing.T) {
+	cfg, err := LoadFile("../policies.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Effective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load("effective.yaml", out)
+	if err != nil {
+		t.Fatalf("effective policy does not load:\n%s\n%v", out, err)
+	}
+	out2, err := again.Effective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != string(out2) {
+		t.Errorf("effective output is not stable:\n%s\n---\n%s", out, out2)
+	}
+	if !reflect.DeepEqual(stripParsed(cfg), stripParsed(again)) {
+		t.Errorf("round trip changed the config")
+	}
+	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 3"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("effective output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// stripParsed drops the parsed cron schedules and locations (pointers that
+// differ between loads) so configs can be compared.
+func stripParsed(c *Config) *Config {
+	for _, cl := range c.Clusters {
+		for _, rp := range cl.Roles {
+			for i := range rp.Schedule {
+				rp.Schedule[i].sched, rp.Schedule[i].loc = nil, nil
+			}
+		}
+	}
+	return c
+}
+
+func TestMergeKeys(t *testing.T) {
+	// A role can inherit another's settings with an anchor and a merge key.
+	src := `clusters:
+  - name: a
+    arangodb: {endpoints: ["http://c:8529"]}
+    marathon: {coordinators: /a/coordinator, dbservers: /a/dbserver}
+    roles:
+      coordinators: &base
+        min: 2
+        max: 8
+        metrics: [{signal: cpu_utilization, target: 0.5}]
+      dbservers:
+        <<: *base
+        min: 3
+        step: {up: 1, down: 1}
+`
+	cfg, err := Load("m.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := cfg.Clusters[0].Roles[DBServers]
+	if db.Min != 3 || db.Max != 8 || len(db.Metrics) != 1 {
+		t.Errorf("merged role = %+v", db)
+	}
+}
+
+func TestLoadFileMissing(t *testing.T) {
+	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("err = %v, want os.ErrNotExist", err)
+	}
+}
+
+// TestBadPolicies loads every testdata/bad/*.yaml and compares all errors
+// with the golden file next to it (go test -run TestBadPolicies -update).
+func TestBadPolicies(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad policies: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := LoadFile(f)
+			var errs *Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v, want *Errors", err)
+			}
+			for _, e := range errs.List {
+				if e.File != f || e.Line < 1 || e.Col < 1 || e.Msg == "" {
+					t.Errorf("error without a position: %+v", e)
+				}
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
