@@ -209,19 +209,16 @@ func TestScrapeHealthFails(t *testing.T) {
 
 func TestScrapeTimeout(t *testing.T) {
 	block := make(chan struct{})
-	f := newFakeArango(t)
-	inner := f.srv.Config.Handler
-	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("serverId") == "PRMR-1" {
-			select {
-			case <-block:
-			case <-r.Context().Done():
-			}
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
 	defer close(block)
+	f := newFakeArangoWrapped(t, func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("serverId") == "PRMR-1" {
+				blockHandler(block).ServeHTTP(w, r)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	})
 	for _, id := range []string{"CRDN-1", "PRMR-2"} {
 		f.set(id, fixtureBody(t, nil))
 	}

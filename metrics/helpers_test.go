@@ -82,9 +82,12 @@ const threeServerHealth = `{"Health":{
  "AGNT-1":{"Role":"Agent","Status":"GOOD","Endpoint":"tcp://10.0.0.4:8531"}},
  "ClusterId":"c1","error":false,"code":200}`
 
-func newFakeArango(t testing.TB) *fakeArango {
+func newFakeArango(t testing.TB) *fakeArango { return newFakeArangoWrapped(t, nil) }
+
+// newFakeArangoWrapped puts wrap (if not nil) in front of the handler.
+func newFakeArangoWrapped(t testing.TB, wrap func(http.Handler) http.Handler) *fakeArango {
 	f := &fakeArango{health: threeServerHealth, bodies: map[string]string{}, status: map[string]int{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.requests = append(f.requests, r.URL.RequestURI())
@@ -112,7 +115,11 @@ func newFakeArango(t testing.TB) *fakeArango {
 		default:
 			http.NotFound(w, r)
 		}
-	}))
+	})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -127,4 +134,15 @@ func (f *fakeArango) fail(id string, code int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.status[id] = code
+}
+
+// blockHandler makes every request wait until release is closed or the
+// client gives up.
+func blockHandler(release chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
 }
