@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -48,9 +49,10 @@ type Config struct {
 
 // Client talks to one ArangoDB cluster. It is safe for concurrent use.
 type Client struct {
-	conn    connection.Connection
-	drv     driver.Client
-	timeout time.Duration
+	conn      connection.Connection
+	drv       driver.Client
+	timeout   time.Duration
+	endpoints int
 }
 
 // New checks cfg and builds a Client. It does no I/O.
@@ -112,7 +114,7 @@ func New(cfg Config) (*Client, error) {
 		Transport:      jsonErrorTransport{next: transport},
 		Authentication: auth,
 	})
-	return &Client{conn: conn, drv: driver.NewClient(conn), timeout: timeout}, nil
+	return &Client{conn: conn, drv: driver.NewClient(conn), timeout: timeout, endpoints: len(eps)}, nil
 }
 
 // normalizeEndpoint accepts http(s):// and ArangoDB's tcp:// / ssl://.
@@ -145,11 +147,31 @@ func redact(raw string) string {
 	return raw
 }
 
-// do runs f with the per-request timeout and classifies its error.
+// do runs f with the per-request timeout and classifies its error. The
+// connection rotates over the endpoints on every request; when a
+// coordinator cannot even be dialled, the request never left, so it is
+// safe to try the next one at once, whatever the method.
 func (c *Client) do(ctx context.Context, op string, f func(ctx context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < c.endpoints; attempt++ {
+		err = c.once(ctx, f)
+		if err == nil || !isDialError(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return classify(ctx, op, err)
+}
+
+func (c *Client) once(ctx context.Context, f func(ctx context.Context) error) error {
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	return classify(ctx, op, f(rctx))
+	return f(rctx)
+}
+
+// isDialError: the connection could not be opened, nothing was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // call is a raw JSON request on the driver's connection for endpoints the

@@ -229,3 +229,29 @@ func TestNewValidatesConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestFailoverToNextEndpointWhenDialFails(t *testing.T) {
+	dead := newFake(t, nil)
+	deadURL := dead.URL
+	dead.Close()
+	live := newFake(t, map[string]http.HandlerFunc{
+		"GET /_admin/cluster/numberOfServers": reply(200, okNumberOfServers),
+		"POST /_admin/cluster/cleanOutServer": reply(202, `{"error":false,"code":202,"id":"7"}`),
+	})
+	c, err := New(Config{Endpoints: []string{deadURL, live.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := c.NumberOfServers(ctx); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if id, err := c.CleanOutServer(ctx, "PRMR-a"); err != nil || id != "7" {
+		t.Fatalf("POST after failover: %q %v", id, err)
+	}
+	if n := len(live.requests("POST", "/_admin/cluster/cleanOutServer")); n != 1 {
+		t.Fatalf("POST sent %d times", n)
+	}
+}
