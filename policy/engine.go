@@ -338,11 +338,11 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	metricRec := rec
 
 	// 5. min/max. at_max/at_min only when the bound is what binds.
-	if rp.Max > 0 && stabilized > rp.Max && (rec > rp.Max || base >= rp.Max) {
+	if rp.Max > 0 && stabilized > max(rp.Max, base) && (rec > rp.Max || base >= rp.Max) {
 		reasons |= ReasonAtMax
 		blocked |= ReasonAtMax
 	}
-	if stabilized < rp.Min && (rec < rp.Min || base <= rp.Min) {
+	if stabilized < min(rp.Min, base) && (rec < rp.Min || base <= rp.Min) {
 		reasons |= ReasonAtMin
 		blocked |= ReasonAtMin
 	}
