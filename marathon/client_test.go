@@ -46,7 +46,9 @@ func TestNewRejectsBadURLs(t *testing.T) {
 
 // v1.3.6 app with tasks, deployments and versionInfo, with the task ids
 // replaced by Marathon ≥ 1.8 ids.
-func appWithNewTaskIDs(t *testing.T) []byte {
+func appWithNewTaskIDs(t *testing.T) []byte { return appWithNewTaskIDsTB(t) }
+
+func appWithNewTaskIDsTB(t testing.TB) []byte {
 	s := string(fixture(t, "v1.3.6_doc_get_app_with_tasks_deployments.jsonc"))
 	s = strings.ReplaceAll(s, "toggle.802df2ae-3ad4-11e4-a400-56847afe9799", newTaskID1)
 	s = strings.ReplaceAll(s, "toggle.7c99814d-3ad4-11e4-a400-56847afe9799", newTaskID2)

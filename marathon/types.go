@@ -226,27 +226,29 @@ func decodeQueue(body []byte) ([]QueueItem, error) {
 			n      int
 		}
 		var ds []declined
+		idx := map[string]int{}
+		add := func(reason string, n int) {
+			if reason == "" || n <= 0 {
+				return
+			}
+			if j, ok := idx[reason]; ok {
+				ds[j].n += n
+				return
+			}
+			idx[reason] = len(ds)
+			ds = append(ds, declined{reason, n})
+		}
 		if s := q.ProcessedOffersSummary; s != nil {
 			for _, r := range s.RejectSummaryLastOffers {
-				if r.Declined > 0 && r.Reason != "" {
-					ds = append(ds, declined{r.Reason, r.Declined})
-				}
+				add(r.Reason, r.Declined)
 			}
 		}
 		if len(ds) == 0 {
-			// Older shape: the reasons of each recently unused offer.
-			idx := map[string]int{}
+			// No summary (or nothing declined in it): count the reasons
+			// of each recently unused offer.
 			for _, o := range q.LastUnusedOffers {
 				for _, r := range o.Reason {
-					if r == "" {
-						continue
-					}
-					if j, ok := idx[r]; ok {
-						ds[j].n++
-						continue
-					}
-					idx[r] = len(ds)
-					ds = append(ds, declined{r, 1})
+					add(r, 1)
 				}
 			}
 		}
