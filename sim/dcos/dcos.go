@@ -613,7 +613,13 @@ func (c *Cluster) Step(now time.Time) {
 				i++
 				continue
 			}
-			if c.place(a, pl, now) == nil {
+			// Offers come all the time: an instance launches as soon as it
+			// may within the step, not at its end.
+			at := pl.notBefore
+			if at.Before(c.last) {
+				at = c.last
+			}
+			if c.place(a, pl, at) == nil {
 				break // the rest will not fit either
 			}
 			a.pending = slices.Delete(a.pending, i, i+1)
