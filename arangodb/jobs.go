@@ -86,34 +86,40 @@ func (c *Client) Job(ctx context.Context, jobID string) (Job, error) {
 	if jobID == "" {
 		return Job{}, fmt.Errorf("arangodb: %s: empty job ID", op)
 	}
-	var r map[string]json.RawMessage
-	if err := c.call(ctx, http.MethodGet, "_admin/cluster/queryAgencyJob", nil, &r, "id", jobID); err != nil {
+	var body json.RawMessage
+	if err := c.call(ctx, http.MethodGet, "_admin/cluster/queryAgencyJob", nil, &body, "id", jobID); err != nil {
 		return Job{}, err
+	}
+	return parseJob(op, jobID, body)
+}
+
+// parseJob reads a queryAgencyJob answer.
+func parseJob(op, jobID string, body []byte) (Job, error) {
+	var r map[string]json.RawMessage
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Job{}, badResponse(op, "job %s: %v", jobID, err)
 	}
 	var status string
 	if err := json.Unmarshal(r["status"], &status); err != nil || status == "" {
 		return Job{}, badResponse(op, "job %s: no status", jobID)
-	}
-	var aj agencyJob
-	if nested := r["job"]; len(nested) > 0 && nested[0] == '{' {
-		if err := json.Unmarshal(nested, &aj); err != nil {
-			return Job{}, badResponse(op, "job %s: %v", jobID, err)
-		}
-	} else {
-		raw, _ := json.Marshal(r)
-		if err := json.Unmarshal(raw, &aj); err != nil {
-			return Job{}, badResponse(op, "job %s: %v", jobID, err)
-		}
 	}
 	switch status {
 	case JobToDo, JobPending, JobFinished, JobFailed:
 	default:
 		return Job{}, badResponse(op, "job %s: unknown status %q", jobID, status)
 	}
+	var aj agencyJob
+	if nested := r["job"]; len(nested) > 0 && nested[0] == '{' {
+		if err := json.Unmarshal(nested, &aj); err != nil {
+			return Job{}, badResponse(op, "job %s: %v", jobID, err)
+		}
+	} else if err := json.Unmarshal(body, &aj); err != nil {
+		return Job{}, badResponse(op, "job %s: %v", jobID, err)
+	}
 	return aj.toJob(jobID, status), nil
 }
 
-// agencyTargetPaths are the job queues CleanOutJobs reads.
+// agencyJobStates are the job queues CleanOutJobs reads.
 var agencyJobStates = [...]string{JobToDo, JobPending, JobFinished, JobFailed}
 
 // CleanOutJobs returns every cleanOutServer job the agency knows, in any
@@ -126,13 +132,23 @@ func (c *Client) CleanOutJobs(ctx context.Context) ([]Job, error) {
 	for _, s := range agencyJobStates {
 		paths = append(paths, "/arango/Target/"+s)
 	}
+	var body json.RawMessage
+	if err := c.call(ctx, http.MethodPost, "_api/agency/read", [][]string{paths}, &body); err != nil {
+		return nil, err
+	}
+	return parseAgencyJobs(op, body)
+}
+
+// parseAgencyJobs reads the cleanOutServer jobs out of an agency read of
+// the four Target job queues.
+func parseAgencyJobs(op string, body []byte) ([]Job, error) {
 	var r []struct {
 		Arango struct {
 			Target map[string]map[string]json.RawMessage `json:"Target"`
 		} `json:"arango"`
 	}
-	if err := c.call(ctx, http.MethodPost, "_api/agency/read", [][]string{paths}, &r); err != nil {
-		return nil, err
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, badResponse(op, "%v", err)
 	}
 	if len(r) != 1 {
 		return nil, badResponse(op, "expected one result, got %d", len(r))
@@ -146,10 +162,11 @@ func (c *Client) CleanOutJobs(ctx context.Context) ([]Job, error) {
 				// not a job we could act on.
 				continue
 			}
-			if aj.Type != JobTypeCleanOutServer {
+			j := aj.toJob(id, state)
+			if j.Type != JobTypeCleanOutServer || j.ID == "" {
 				continue
 			}
-			jobs = append(jobs, aj.toJob(id, state))
+			jobs = append(jobs, j)
 		}
 	}
 	sort.Slice(jobs, func(i, j int) bool {
