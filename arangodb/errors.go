@@ -2,6 +2,7 @@ package arangodb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -113,6 +114,11 @@ func classify(parent context.Context, op string, err error) error {
 			return fmt.Errorf("arangodb: %s: %w", op, err)
 		}
 		return fmt.Errorf("arangodb: %s: %w (%w)", op, perr, err)
+	}
+	var cve *tls.CertificateVerificationError
+	if errors.As(err, &cve) {
+		// A configuration problem (CA_FILE), not an outage: do not retry.
+		return fmt.Errorf("arangodb: %s: TLS certificate not trusted: %w", op, err)
 	}
 	var ue *url.Error
 	var ne net.Error

@@ -2,9 +2,12 @@ package arangodb
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +256,28 @@ func TestFailoverToNextEndpointWhenDialFails(t *testing.T) {
 	}
 	if n := len(live.requests("POST", "/_admin/cluster/cleanOutServer")); n != 1 {
 		t.Fatalf("POST sent %d times", n)
+	}
+}
+
+func TestTLSVerifiedWithGivenRoots(t *testing.T) {
+	srv := httptest.NewTLSServer(reply(200, okNumberOfServers))
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	c, err := New(Config{Endpoints: []string{srv.URL}, TLS: &tls.Config{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NumberOfServers(context.Background()); err != nil {
+		t.Fatalf("trusted CA: %v", err)
+	}
+	c, err = New(Config{Endpoints: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.NumberOfServers(context.Background())
+	var cve *tls.CertificateVerificationError
+	if !errors.As(err, &cve) || Temporary(err) {
+		t.Fatalf("untrusted CA: want a non-temporary certificate error, got %v", err)
 	}
 }
