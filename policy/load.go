@@ -41,6 +41,26 @@ func Load(filename string, data []byte) (*Config, error) {
 type loader struct {
 	file string
 	errs Errors
+	locs map[string]*time.Location // time zones loaded so far
+}
+
+// location loads an IANA time zone once per file.
+func (l *loader) location(name string) (*time.Location, error) {
+	if loc, ok := l.locs[name]; ok {
+		return loc, nil
+	}
+	if name == "" || name == "Local" {
+		return nil, errors.New("not an IANA time zone")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	if l.locs == nil {
+		l.locs = map[string]*time.Location{}
+	}
+	l.locs[name] = loc
+	return loc, nil
 }
 
 func (l *loader) errAt(n *yaml.Node, format string, args ...any) {
@@ -784,6 +804,7 @@ func (l *loader) schedule(n *yaml.Node, path string) (ScheduleEntry, bool) {
 		return ScheduleEntry{}, false
 	}
 	e := ScheduleEntry{TimeZone: "UTC"}
+	loc := time.UTC
 	ok := true
 	for _, k := range []string{"cron", "duration", "min"} {
 		if _, has := f[k]; !has {
@@ -794,17 +815,17 @@ func (l *loader) schedule(n *yaml.Node, path string) (ScheduleEntry, bool) {
 	if v, has := f["time_zone"]; has {
 		if s, good := l.str(v.val, path+".time_zone"); !good {
 			ok = false
-		} else if _, err := time.LoadLocation(s); err != nil || s == "" || s == "Local" {
+		} else if zl, err := l.location(s); err != nil {
 			l.errAt(v.val, "%s.time_zone: unknown time zone %q (want an IANA name such as Europe/Berlin)", path, s)
 			ok = false
 		} else {
-			e.TimeZone = s
+			e.TimeZone, loc = s, zl
 		}
 	}
 	if v, has := f["cron"]; has {
 		if s, good := l.str(v.val, path+".cron"); !good {
 			ok = false
-		} else if sched, loc, err := parseSchedule(s, e.TimeZone); err != nil {
+		} else if sched, err := parseCron(s); err != nil {
 			if errors.Is(err, errCronTZ) {
 				l.errAt(v.val, "%s.cron: %v", path, err)
 			} else {

@@ -209,12 +209,18 @@ func parseSchedule(spec, tz string) (cron.Schedule, *time.Location, error) {
 		}
 		loc = l
 	}
-	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
-		return nil, nil, errCronTZ
-	}
-	s, err := cron.ParseStandard(spec)
+	s, err := parseCron(spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, loc, nil
+}
+
+// parseCron parses a standard 5-field cron expression (or a descriptor such
+// as @daily); the time zone is not part of it.
+func parseCron(spec string) (cron.Schedule, error) {
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return nil, errCronTZ
+	}
+	return cron.ParseStandard(spec)
 }
