@@ -2,12 +2,15 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -348,3 +351,75 @@ func BenchmarkWorldHour(b *testing.B) {
 		}
 	}
 }
+
+// Scrapes, Marathon calls and stepping run concurrently in demo mode.
+func TestConcurrentUseWhileStepping(t *testing.T) {
+	w, _ := newWorld(t, Params{}, prodSpec(Constant(800)))
+	m := client(t, w)
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			if _, err := m.Application(DBServerApp("prod")); err != nil {
+				errc <- err
+				return
+			}
+			if i == 5 {
+				if _, err := m.ScaleApplicationInstances(CoordinatorApp("prod"), 3, true); err != nil {
+					errc <- err
+					return
+				}
+			}
+			for _, path := range []string{w.MesosURL() + "/metrics/snapshot", w.ArangoURL("prod") + "/_admin/metrics/v2"} {
+				resp, err := http.Get(path)
+				if err != nil {
+					errc <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}()
+	for range 50 {
+		w.Advance(3 * time.Second)
+	}
+	<-done
+	select {
+	case err := <-errc:
+		t.Fatal(err)
+	default:
+	}
+	w.Advance(time.Minute)
+	if st := w.State("prod").Coordinators; st != (RoleState{Target: 3, Running: 3, Healthy: 3}) {
+		t.Fatalf("coordinators %+v", st)
+	}
+}
+
+func TestRunStepsInRealTime(t *testing.T) {
+	p := Params{Tick: time.Millisecond}
+	clk := &stepClock{t: t0}
+	w, err := NewWorld(clk, p, prodSpec(Constant(100)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { w.Run(ctx); close(ran) }()
+	clk.set(t0.Add(time.Second))
+	for w.State("prod").At.Before(t0.Add(time.Second)) {
+		runtime.Gosched()
+	}
+	cancel()
+	<-ran
+}
+
+// stepClock is a settable clock for Run, which ticks in real time.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *stepClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }

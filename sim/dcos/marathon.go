@@ -172,6 +172,8 @@ func (c *Cluster) serveMarathon(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Cluster) marathonHostPort() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.marathonSrv != nil {
 		return c.marathonSrv.ln.Addr().String()
 	}

@@ -106,13 +106,23 @@ func (c *Cluster) Close() {
 }
 
 // MarathonURL is the Marathon base URL ("" before Start).
-func (c *Cluster) MarathonURL() string { return c.marathonSrv.url() }
+func (c *Cluster) MarathonURL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.marathonSrv.url()
+}
 
 // MesosURL is the Mesos master base URL ("" before Start).
-func (c *Cluster) MesosURL() string { return c.masterSrv.url() }
+func (c *Cluster) MesosURL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.masterSrv.url()
+}
 
 // AgentURL is agent i's base URL ("" before Start or out of range).
 func (c *Cluster) AgentURL(i int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if i < 0 || i >= len(c.agents) {
 		return ""
 	}
