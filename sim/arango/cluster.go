@@ -215,7 +215,9 @@ type Cluster struct {
 
 	servers map[string]*server
 	colls   []*collection // creation order
-	jobs    []*job        // creation order
+	jobs    []*job        // retained jobs, creation order
+	active  []*job        // ToDo and Pending jobs, creation order
+	nDone   int           // Finished and Failed jobs in jobs
 	losses  []Loss
 
 	cleaned      []string
@@ -375,8 +377,8 @@ func (c *Cluster) goodDBServersLocked(exclude string) []*server {
 }
 
 func (c *Cluster) beingCleanedLocked(id string) bool {
-	for _, j := range c.jobs {
-		if j.typ == "cleanOutServer" && j.server == id && (j.status == JobToDo || j.status == JobPending) {
+	for _, j := range c.active {
+		if j.typ == "cleanOutServer" && j.server == id {
 			return true
 		}
 	}

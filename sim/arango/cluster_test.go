@@ -615,3 +615,123 @@ func sameKeys(t *testing.T, what string, want, got map[string]any) {
 		}
 	}
 }
+
+func TestCleanOutRetargetsWhenTargetGoesDown(t *testing.T) {
+	e := newEnv(t, Params{CleanOutBytesPerSecond: 1 << 20}, 1, 5, nil)
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", NumberOfShards: 10, ReplicationFactor: 2, SizeBytes: 100 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	victim := e.dbs[0]
+	id := e.c.CleanOutServer(victim)
+	e.advance(3 * time.Second)
+	// Kill the target of the running move.
+	e.c.mu.Lock()
+	j := e.c.jobLocked(id)
+	var target string
+	for _, m := range j.moves {
+		if !m.done {
+			target = m.to
+			break
+		}
+	}
+	task := e.c.servers[target].taskID
+	e.c.mu.Unlock()
+	e.c.ServerDown(task)
+	js := e.waitJob(t, id, time.Hour)
+	if js.Status != JobFinished {
+		t.Fatalf("job: %+v", js)
+	}
+	counts := e.c.ShardCounts()
+	if counts[victim] != 0 {
+		t.Errorf("victim holds %d", counts[victim])
+	}
+	if l := e.c.Losses(); len(l) != 0 {
+		t.Errorf("losses: %+v", l)
+	}
+	// Nothing new landed on the dead server.
+	e.c.mu.Lock()
+	defer e.c.mu.Unlock()
+	for _, sh := range e.c.colls[0].shards {
+		if len(sh.servers) != 2 || sh.servers[0] == sh.servers[1] {
+			t.Errorf("shard %s: %v", sh.id, sh.servers)
+		}
+	}
+}
+
+func TestRebalanceAndCleanOutTogether(t *testing.T) {
+	e := newEnv(t, Params{CleanOutBytesPerSecond: 4 << 20}, 1, 3, nil)
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", NumberOfShards: 12, ReplicationFactor: 2, SizeBytes: 120 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	e.addDB(3)
+	e.addDB(4)
+	v, yes := 1, true
+	if _, err := e.cl.ComputeAndExecuteClusterRebalance(context.Background(), &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.cl.CleanOutServer(context.Background(), arangodb.ServerID(e.dbs[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := e.waitJob(t, id, time.Hour); js.Status != JobFinished {
+		t.Fatalf("job: %+v", js)
+	}
+	e.advance(10 * time.Minute)
+	if n := e.c.ShardCounts()[e.dbs[1]]; n != 0 {
+		t.Errorf("cleaned server holds %d", n)
+	}
+	checkPlan(t, e.c)
+	if l := e.c.Losses(); len(l) != 0 {
+		t.Errorf("losses: %+v", l)
+	}
+}
+
+func TestJobsArePruned(t *testing.T) {
+	e := newEnv(t, Params{}, 1, 1, nil)
+	first := e.c.CleanOutServer("PRMR-none")
+	for i := 0; i < 2*maxDoneJobs; i++ {
+		e.c.CleanOutServer("PRMR-none")
+		e.c.Step(e.clk.Advance(time.Second))
+	}
+	e.c.mu.Lock()
+	n, active := len(e.c.jobs), len(e.c.active)
+	e.c.mu.Unlock()
+	if n > maxDoneJobs+maxDoneJobs/5 || active != 0 {
+		t.Errorf("%d jobs kept, %d active", n, active)
+	}
+	resp, err := http.Get(e.srv.URL + "/_admin/cluster/queryAgencyJob?id=" + first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("pruned job: %d", resp.StatusCode)
+	}
+}
+
+// TestConcurrentUse runs HTTP clients against a stepping cluster (for -race).
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t, Params{CleanOutBytesPerSecond: 1 << 20}, 2, 4, nil)
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", NumberOfShards: 8, ReplicationFactor: 2, SizeBytes: 80 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx := context.Background()
+		for i := 0; i < 30; i++ {
+			_, _ = e.cl.Health(ctx)
+			_, _ = e.cl.Metrics(ctx, "_system", nil)
+			_, _ = e.cl.GetClusterRebalance(ctx)
+			if i == 5 {
+				_, _ = e.cl.CleanOutServer(ctx, arangodb.ServerID(e.dbs[3]))
+			}
+		}
+	}()
+	for i := 0; i < 100; i++ {
+		e.c.SetLoad(e.dbs[0], Load{RequestsPerSecond: float64(i)})
+		e.c.Step(e.clk.Advance(time.Second))
+		_ = e.c.Servers()
+	}
+	<-done
+}

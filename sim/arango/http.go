@@ -578,8 +578,8 @@ func (c *Cluster) handleAgencyRead(w http.ResponseWriter, r *http.Request) {
 				target["CleanedServers"] = append([]string{}, c.cleaned...)
 			case "/arango/Target/ToBeCleanedServers":
 				var tbc []string
-				for _, j := range c.jobs {
-					if j.typ == "cleanOutServer" && (j.status == JobToDo || j.status == JobPending) && indexOf(tbc, j.server) < 0 {
+				for _, j := range c.active {
+					if j.typ == "cleanOutServer" && indexOf(tbc, j.server) < 0 {
 						tbc = append(tbc, j.server)
 					}
 				}
@@ -690,7 +690,7 @@ func (c *Cluster) handleRebalance(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		res := c.rebalanceReportLocked(nil)
 		var pending, todo int
-		for _, j := range c.jobs {
+		for _, j := range c.active {
 			if j.typ != "moveShard" {
 				continue
 			}

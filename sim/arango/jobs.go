@@ -15,7 +15,42 @@ func (c *Cluster) newJobLocked(typ, server string, now time.Time) *job {
 	}
 	j := &job{id: fmt.Sprint(c.jobSeq), typ: typ, server: server, creator: creator, created: now, status: JobToDo}
 	c.jobs = append(c.jobs, j)
+	c.active = append(c.active, j)
 	return j
+}
+
+// maxDoneJobs bounds the Finished and Failed jobs kept, like the agency's
+// supervision pruning them; older ones answer 404 in queryAgencyJob.
+const maxDoneJobs = 500
+
+// compactJobsLocked drops finished jobs from the active list and prunes
+// the oldest finished ones beyond maxDoneJobs.
+func (c *Cluster) compactJobsLocked() {
+	kept := c.active[:0]
+	for _, j := range c.active {
+		if j.status == JobToDo || j.status == JobPending {
+			kept = append(kept, j)
+		} else {
+			c.nDone++
+		}
+	}
+	clear(c.active[len(kept):])
+	c.active = kept
+	if c.nDone <= maxDoneJobs+maxDoneJobs/5 {
+		return
+	}
+	drop := c.nDone - maxDoneJobs
+	all := c.jobs[:0]
+	for _, j := range c.jobs {
+		if drop > 0 && (j.status == JobFinished || j.status == JobFailed) {
+			drop--
+			c.nDone--
+			continue
+		}
+		all = append(all, j)
+	}
+	clear(c.jobs[len(all):])
+	c.jobs = all
 }
 
 // CleanOutServer starts a cleanOutServer job for a DB server (ID or short
@@ -66,13 +101,12 @@ func (c *Cluster) startCleanOutLocked(j *job, now time.Time) {
 		j.fail(now, "server "+j.server+" is already cleaned out")
 		return
 	}
-	for _, o := range c.jobs {
+	for _, o := range c.active {
 		if o != j && o.typ == "cleanOutServer" && o.server == j.server && o.status == JobPending {
 			j.fail(now, "server "+j.server+" is already being cleaned out")
 			return
 		}
 	}
-	targets := c.goodDBServersLocked(j.server)
 	counts, _, _ := c.placementLocked()
 	type plan struct {
 		sh *shard
@@ -81,19 +115,10 @@ func (c *Cluster) startCleanOutLocked(j *job, now time.Time) {
 	var plans []plan
 	for _, col := range c.colls {
 		for _, sh := range col.shards {
-			pos := indexOf(sh.servers, j.server)
-			if pos < 0 {
+			if indexOf(sh.servers, j.server) < 0 {
 				continue
 			}
-			best := ""
-			for _, t := range targets {
-				if indexOf(sh.servers, t.id) >= 0 {
-					continue
-				}
-				if best == "" || counts[t.id] < counts[best] {
-					best = t.id
-				}
-			}
+			best := c.pickTargetLocked(sh, j.server, counts, nil)
 			if best == "" {
 				j.fail(now, fmt.Sprintf("no server left for shard %s of %s/%s (replicationFactor %d)",
 					sh.id, col.spec.Database, col.spec.Name, col.spec.ReplicationFactor))
@@ -123,6 +148,34 @@ func (c *Cluster) startCleanOutLocked(j *job, now time.Time) {
 	}
 }
 
+// pickTargetLocked returns the least loaded GOOD, not cleaned-out DB
+// server other than exclude that neither holds sh nor is the target of a
+// running move of sh; "" when there is none. self is the move being
+// retargeted, whose own target does not count.
+func (c *Cluster) pickTargetLocked(sh *shard, exclude string, counts map[string]int, self *move) string {
+	taken := map[string]bool{}
+	for _, id := range sh.servers {
+		taken[id] = true
+	}
+	for _, o := range c.active {
+		for _, m := range o.moves {
+			if m.sh == sh && !m.done && m != self {
+				taken[m.to] = true
+			}
+		}
+	}
+	best := ""
+	for _, t := range c.goodDBServersLocked(exclude) {
+		if taken[t.id] {
+			continue
+		}
+		if best == "" || counts[t.id] < counts[best] {
+			best = t.id
+		}
+	}
+	return best
+}
+
 // startMoveShardLocked validates a moveShard job when it starts.
 func (c *Cluster) startMoveShardLocked(j *job, now time.Time) {
 	m := j.moves[0]
@@ -144,7 +197,7 @@ func (c *Cluster) startMoveShardLocked(j *job, now time.Time) {
 // progressJobsLocked starts ToDo jobs and spends the move bandwidth of dt
 // seconds on pending moves, oldest job first.
 func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
-	for _, j := range c.jobs {
+	for _, j := range c.active {
 		if j.status != JobToDo {
 			continue
 		}
@@ -154,8 +207,9 @@ func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
 			c.startMoveShardLocked(j, now)
 		}
 	}
+	defer c.compactJobsLocked()
 	budget := dt * c.p.CleanOutBytesPerSecond
-	for _, j := range c.jobs {
+	for _, j := range c.active {
 		if j.status != JobPending {
 			continue
 		}
@@ -163,9 +217,23 @@ func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
 			if m.done {
 				continue
 			}
-			if t := c.servers[m.to]; t == nil || t.status != StatusGood {
-				j.fail(now, "target server "+m.to+" of shard "+m.sh.id+" is not GOOD")
-				break
+			if indexOf(m.sh.servers, m.from) < 0 {
+				m.done = true // moved away by another job meanwhile
+				continue
+			}
+			if t := c.servers[m.to]; t == nil || t.status != StatusGood || indexOf(m.sh.servers, m.to) >= 0 {
+				// The target went away or got the shard by another move:
+				// a clean-out picks another target, a moveShard fails.
+				var to string
+				if j.typ == "cleanOutServer" {
+					counts, _, _ := c.placementLocked()
+					to = c.pickTargetLocked(m.sh, j.server, counts, m)
+				}
+				if to == "" {
+					j.fail(now, "no target server left for shard "+m.sh.id)
+					break
+				}
+				m.to, m.left = to, float64(m.sh.coll.shardBytes())
 			}
 			if m.left > budget {
 				m.left -= budget
@@ -243,10 +311,7 @@ func (c *Cluster) planRebalanceLocked(moveLeaders, moveFollowers bool, maxMoves 
 	counts, _, _ := c.placementLocked()
 	// Replicas already being moved count at their destination.
 	busy := map[*shard]bool{}
-	for _, j := range c.jobs {
-		if j.status != JobToDo && j.status != JobPending {
-			continue
-		}
+	for _, j := range c.active {
 		for _, m := range j.moves {
 			if !m.done {
 				busy[m.sh] = true
