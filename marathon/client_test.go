@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -548,5 +549,51 @@ func TestURLPathPrefix(t *testing.T) {
 	}
 	if want := []string{"/service/marathon/v2/queue", "/service/marathon/v2/deployments"}; !reflect.DeepEqual(paths, want) {
 		t.Errorf("paths = %v", paths)
+	}
+}
+
+// go-marathon starts a /ping recheck goroutine for every mark-down. It
+// must end with the call, not poll every 5 s forever.
+func TestNoRecheckGoroutineOutlivesCall(t *testing.T) {
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	for i := 0; i < 5; i++ {
+		if _, err := c.Deployments(context.Background()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "healthCheckNode") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recheck goroutines still running:\n%s", stacks)
+		}
+		runtime.Gosched()
+	}
+}
+
+func BenchmarkDecodeApp100Tasks(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"app":{"id":"/arangodb-prod/dbserver","instances":100,"cpus":4,"mem":16384,"disk":1024,"healthChecks":[{}],` +
+		`"versionInfo":{"lastScalingAt":"2026-01-01T00:00:00.000Z"},"tasks":[`)
+	for i := 0; i < 100; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"id":"` + newTaskID1 + `","appId":"/arangodb-prod/dbserver","host":"10.0.0.1","ports":[31000],"state":"TASK_RUNNING",` +
+			`"startedAt":"2026-01-01T00:00:00.000Z","slaveId":"s1","healthCheckResults":[{"alive":true}]}`)
+	}
+	sb.WriteString(`]}}`)
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := decodeApp(body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
