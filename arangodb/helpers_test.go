@@ -27,7 +27,7 @@ type recorded struct {
 	Body                      []byte
 }
 
-func newFake(t *testing.T, routes map[string]http.HandlerFunc) *fake {
+func newFake(t testing.TB, routes map[string]http.HandlerFunc) *fake {
 	t.Helper()
 	f := &fake{}
 	mux := http.NewServeMux()
@@ -62,7 +62,7 @@ func (f *fake) requests(method, path string) []recorded {
 	return out
 }
 
-func (f *fake) client(t *testing.T) *Client {
+func (f *fake) client(t testing.TB) *Client {
 	t.Helper()
 	c, err := New(Config{Endpoints: []string{f.URL}})
 	if err != nil {
