@@ -31,10 +31,10 @@ func benchSetup() (*RolePolicy, *Observation) {
 	rp := cfg.Clusters[0].Roles[Coordinators]
 	vals := func(v float64) []float64 { return fill(100, v) }
 	obs := &Observation{Target: 100, Running: 100, Healthy: 100, Metrics: map[string]MetricValue{
-		"cpu_utilization":        {Values: vals(0.6)},
-		"memory_utilization":     {Values: vals(0.5)},
-		"requests_per_second":    {Values: vals(700)},
-		"scheduler_queue_length": {Values: vals(3)},
+		"cpu_utilization":                           {Values: vals(0.6)},
+		"memory_utilization":                        {Values: vals(0.5)},
+		"requests_per_second":                       {Values: vals(700)},
+		"scheduler_queue_length":                    {Values: vals(3)},
 		"promql:sum(rate(http_requests_total[2m]))": {Values: []float64{40000}, Aggregate: true},
 	}}
 	return rp, obs

@@ -55,7 +55,7 @@ func TestRecommendRules(t *testing.T) {
 		{name: "mean over instances with a value", obs: Observation{Target: 2, Healthy: 2, Metrics: cpu(1.0, 0.5)},
 			desired: 3, reasons: ReasonMetrics},
 		{name: "target_per_instance", policy: func(rp *RolePolicy) { rp.Metrics = []Metric{rps} },
-			obs: Observation{Target: 2, Healthy: 2, Metrics: map[string]MetricValue{"requests_per_second": {Values: []float64{1500, 1000}}}},
+			obs:     Observation{Target: 2, Healthy: 2, Metrics: map[string]MetricValue{"requests_per_second": {Values: []float64{1500, 1000}}}},
 			desired: 4, reasons: ReasonMetrics},
 		{name: "aggregate promql value", policy: func(rp *RolePolicy) {
 			rp.Metrics = []Metric{{Strategy: StrategyTarget, PromQL: "sum(x)", TargetPerInstance: 500}}
@@ -79,7 +79,7 @@ func TestRecommendRules(t *testing.T) {
 		{name: "a missing metric never blocks scale-up", policy: func(rp *RolePolicy) { rp.Metrics = append(rp.Metrics, rps) },
 			obs: Observation{Target: 4, Healthy: 4, Metrics: cpu(1.0)}, desired: 8, reasons: ReasonMetrics | ReasonMetricsMissing},
 		{name: "instances without a value block scale-down",
-			obs: Observation{Target: 10, Healthy: 10, Metrics: map[string]MetricValue{"cpu_utilization": {Values: []float64{0.1}, Missing: 9}}},
+			obs:     Observation{Target: 10, Healthy: 10, Metrics: map[string]MetricValue{"cpu_utilization": {Values: []float64{0.1}, Missing: 9}}},
 			desired: 10, reasons: ReasonMetricsMissing, blocked: ReasonMetricsMissing},
 		{name: "min = max", policy: func(rp *RolePolicy) { rp.Min, rp.Max = 3, 3 },
 			obs: Observation{Target: 3, Healthy: 3, Metrics: cpu(1.0)}, desired: 3, reasons: ReasonAtMax, blocked: ReasonAtMax},
