@@ -38,24 +38,23 @@ func (j Job) Done() bool { return j.Status == JobFinished || j.Status == JobFail
 
 // CleanOutServer asks the supervision to move every shard off a DB server
 // (POST /_admin/cluster/cleanOutServer) and returns the agency job ID.
-func (c *Client) CleanOutServer(ctx context.Context, serverID string) (string, error) {
+func (c *Client) CleanOutServer(ctx context.Context, serverID string) (jobID string, err error) {
 	const op = "POST /_admin/cluster/cleanOutServer"
 	if serverID == "" {
 		return "", fmt.Errorf("arangodb: %s: empty server ID", op)
 	}
-	var id string
-	err := c.do(ctx, op, func(ctx context.Context) error {
+	err = c.do(ctx, op, func(ctx context.Context) error {
 		var err error
-		id, err = c.drv.CleanOutServer(ctx, driver.ServerID(serverID))
+		jobID, err = c.drv.CleanOutServer(ctx, driver.ServerID(serverID))
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
-	if id == "" {
+	if jobID == "" {
 		return "", badResponse(op, "no job id in the answer")
 	}
-	return id, nil
+	return jobID, nil
 }
 
 // agencyJob is a job as the agency stores it, and as queryAgencyJob

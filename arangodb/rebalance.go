@@ -11,7 +11,7 @@ import (
 // leaders and followers and change leadership, and start executing it at
 // once (PUT /_admin/cluster/rebalance). It returns how many shard moves
 // were started; 0 means the cluster is balanced already.
-func (c *Client) StartRebalance(ctx context.Context) (int, error) {
+func (c *Client) StartRebalance(ctx context.Context) (moves int, err error) {
 	version, yes := 1, true
 	opts := &driver.RebalanceRequestBody{
 		Version:       &version,
@@ -20,7 +20,7 @@ func (c *Client) StartRebalance(ctx context.Context) (int, error) {
 		LeaderChanges: &yes,
 	}
 	var plan driver.RebalancePlan
-	err := c.do(ctx, "PUT /_admin/cluster/rebalance", func(ctx context.Context) error {
+	err = c.do(ctx, "PUT /_admin/cluster/rebalance", func(ctx context.Context) error {
 		var err error
 		plan, err = c.drv.ComputeAndExecuteClusterRebalance(ctx, opts)
 		return err
