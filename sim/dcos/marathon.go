@@ -289,7 +289,6 @@ type healthResult struct {
 	LastSuccess         string  `json:"lastSuccess"`
 	LastFailureCause    *string `json:"lastFailureCause"`
 	InstanceID          string  `json:"instanceId"`
-	TaskID              string  `json:"taskId"`
 }
 
 type taskJSON struct {
@@ -333,7 +332,7 @@ func (t *task) json() taskJSON {
 	}
 	if t.healthy() {
 		tj.HealthCheckResults = []healthResult{{Alive: true, FirstSuccess: marathonTime(t.healthyAt),
-			LastSuccess: marathonTime(t.healthyAt), InstanceID: taskIDPrefix(a.spec.ID) + ".marathon-" + t.instanceID, TaskID: t.id}}
+			LastSuccess: marathonTime(t.healthyAt), InstanceID: taskIDPrefix(a.spec.ID) + ".instance-" + t.instanceID}}
 	}
 	return tj
 }
@@ -560,7 +559,7 @@ func (c *Cluster) serveDeployments(w http.ResponseWriter) {
 	type action struct {
 		Action                string `json:"action"`
 		App                   string `json:"app"`
-		ReadinessCheckResults []any  `json:"readinessCheckResults"`
+		ReadinessCheckResults []any  `json:"readinessCheckResults,omitempty"`
 	}
 	type step struct {
 		Actions []action `json:"actions"`
@@ -583,9 +582,9 @@ func (c *Cluster) serveDeployments(w http.ResponseWriter) {
 		var st step
 		for _, a := range d.apps {
 			dj.AffectedApps = append(dj.AffectedApps, a.spec.ID)
-			act := action{Action: "ScaleApplication", App: a.spec.ID, ReadinessCheckResults: []any{}}
-			st.Actions = append(st.Actions, act)
-			dj.CurrentActions = append(dj.CurrentActions, act)
+			st.Actions = append(st.Actions, action{Action: "ScaleApplication", App: a.spec.ID})
+			// The app has no readiness checks: the list is always empty.
+			dj.CurrentActions = append(dj.CurrentActions, action{Action: "ScaleApplication", App: a.spec.ID})
 		}
 		dj.Steps = []step{st}
 		out = append(out, dj)
