@@ -597,3 +597,35 @@ func BenchmarkDecodeApp100Tasks(b *testing.B) {
 		}
 	}
 }
+
+func TestOtherAnswers(t *testing.T) {
+	c, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/deployments":
+			w.Write([]byte(`<html>not json</html>`))
+		case "/v2/apps/a":
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			w.Write([]byte(`{"message":"Object is not valid","details":[{"path":"/instances","errors":["got 5000, expected 1000 or less"]}]}`))
+		case "/v2/queue":
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"message":"Not Authorized to perform view on /"}`))
+		}
+	}))
+	ctx := context.Background()
+	if _, err := c.Deployments(ctx); !errors.Is(err, ErrBadResponse) {
+		t.Errorf("bad JSON: %v", err)
+	}
+	_, err := c.Scale(ctx, "/a", 5000, false)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Message != "Object is not valid" {
+		t.Errorf("422: %v", err)
+	}
+	for _, s := range []error{ErrLocked, ErrNotFound, ErrUnavailable, ErrUnauthorized} {
+		if errors.Is(err, s) {
+			t.Errorf("422 matches %v", s)
+		}
+	}
+	if _, err := c.Queue(ctx); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("403: %v", err)
+	}
+}

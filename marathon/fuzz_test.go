@@ -72,3 +72,17 @@ func FuzzNewAPIError(f *testing.F) {
 		}
 	})
 }
+
+func FuzzNewServiceAccount(f *testing.F) {
+	f.Add([]byte(`{"uid":"u","scheme":"RS256","login_endpoint":"https://dcos/acs/api/v1/auth/login","private_key":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}`))
+	f.Add([]byte(`{"uid":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := NewServiceAccount(b, nil, nil)
+		if err == nil && ts == nil {
+			t.Fatal("nil source without error")
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
