@@ -33,6 +33,11 @@ func Load(filename string, data []byte) (*Config, error) {
 	cfg := l.load(data)
 	if len(l.errs.List) > 0 {
 		l.errs.sort()
+		if l.truncated {
+			last := l.errs.List[len(l.errs.List)-1]
+			last.Msg = fmt.Sprintf("too many errors (more than %d); stopping", maxErrors)
+			l.errs.List = append(l.errs.List, last)
+		}
 		return nil, &l.errs
 	}
 	return cfg, nil
@@ -42,6 +47,27 @@ type loader struct {
 	file string
 	errs Errors
 	locs map[string]*time.Location // time zones loaded so far
+
+	// aliases counts alias and merge expansions: the walk expands them, so
+	// a small file of nested aliases must not make it walk forever.
+	aliases   int
+	truncated bool // more than maxErrors errors
+}
+
+// Limits that keep hostile or broken files cheap to reject.
+const (
+	maxAliases = 1000
+	maxErrors  = 500
+)
+
+// expand counts one alias or merge expansion at n and reports false, once
+// with an error, when the file uses too many.
+func (l *loader) expand(n *yaml.Node) bool {
+	l.aliases++
+	if l.aliases == maxAliases+1 {
+		l.errAt(n, "too many alias or merge expansions (more than %d)", maxAliases)
+	}
+	return l.aliases <= maxAliases
 }
 
 // location loads an IANA time zone once per file.
@@ -64,6 +90,10 @@ func (l *loader) location(name string) (*time.Location, error) {
 }
 
 func (l *loader) errAt(n *yaml.Node, format string, args ...any) {
+	if len(l.errs.List) >= maxErrors {
+		l.truncated = true
+		return
+	}
 	line, col := 1, 1
 	if n != nil && n.Line > 0 {
 		line, col = n.Line, max(n.Column, 1)
@@ -177,6 +207,9 @@ func resolve(n *yaml.Node) *yaml.Node {
 // returns its pairs by key. Merge keys ("<<") are expanded; explicit keys win
 // over merged ones. It returns nil when n is not a mapping.
 func (l *loader) fields(n *yaml.Node, path string, known ...string) map[string]field {
+	if n != nil && n.Kind == yaml.AliasNode && !l.expand(n) {
+		return nil
+	}
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		l.errAt(n, "%s: expected a mapping, got %s", path, describe(n))
@@ -193,6 +226,9 @@ func (l *loader) fields(n *yaml.Node, path string, known ...string) map[string]f
 			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 				if depth > 8 {
 					l.errAt(k, "%s: merge keys nested too deeply", path)
+					continue
+				}
+				if !l.expand(k) {
 					continue
 				}
 				src := resolve(v)
@@ -277,6 +313,9 @@ func describe(n *yaml.Node) string {
 }
 
 func (l *loader) seq(n *yaml.Node, path string) []*yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode && !l.expand(n) {
+		return nil
+	}
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.SequenceNode {
 		l.errAt(n, "%s: expected a list, got %s", path, describe(n))

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -220,5 +221,33 @@ func TestBadPolicies(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+func TestHostileFilesAreCheap(t *testing.T) {
+	var b strings.Builder
+	// Merge keys nest: without a budget this is 50^6 expansions.
+	b.WriteString("clusters:\n  - &c0 {name: a, roles: {coordinators: {metrics: [{signal: x}]}}}\n")
+	refs := strings.Repeat("*c0, ", 50)
+	for i := 1; i < 7; i++ {
+		fmt.Fprintf(&b, "  - &c%d {<<: [%s]}\n", i, strings.ReplaceAll(refs, "c0", fmt.Sprintf("c%d", i-1)))
+	}
+	start := time.Now()
+	_, err := Load("h.yaml", []byte(b.String()))
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(errs.List) > maxErrors+1 || !strings.Contains(err.Error(), "too many alias or merge expansions") {
+		t.Errorf("%d errors:\n%v", len(errs.List), err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	many := "clusters:\n" + strings.Repeat("  - 1\n", 2000)
+	_, err = Load("m.yaml", []byte(many))
+	if !errors.As(err, &errs) || len(errs.List) != maxErrors+1 ||
+		!strings.Contains(errs.List[maxErrors].Msg, "too many errors") {
+		t.Errorf("many errors: %d", len(errs.List))
 	}
 }
