@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -71,9 +72,17 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 		}
 		body = body[:nl+1]
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	relevant, origLine, err := selectFamilies(body)
 	if err != nil {
+		return nil, err
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(relevant))
+	if err != nil {
+		var pe expfmt.ParseError
+		if errors.As(err, &pe) && pe.Line >= 1 && pe.Line <= len(origLine) {
+			return nil, fmt.Errorf("metrics body line %d: %w: %s", origLine[pe.Line-1], ErrBadBody, pe.Msg)
+		}
 		return nil, fmt.Errorf("metrics body: %w: %w", ErrBadBody, err)
 	}
 	for _, name := range arangoScalars {
@@ -100,16 +109,94 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 	}
 	s.hist, s.histOK, s.histWhy = requestHistogram(fams[mRequestTime], s.suspect == mRequestTime)
 	if s.role == "" {
-		// Any family may carry the role label; look wider only if needed.
-		for _, mf := range fams {
+		if mf := fams[mRequestTime]; mf != nil {
 			for _, m := range mf.GetMetric() {
 				if s.noteRole(m) {
-					return s, nil
+					break
 				}
 			}
 		}
 	}
 	return s, nil
+}
+
+// wanted is the set of families the signals use.
+var wanted = func() map[string]bool {
+	m := map[string]bool{mRequestTime: true}
+	for _, n := range arangoScalars {
+		m[n] = true
+	}
+	return m
+}()
+
+// selectFamilies returns the lines of the families the signals use (their
+// samples and their # TYPE/# HELP lines), and the original line number of
+// each, so that expfmt parses a few dozen lines instead of thousands. The
+// other lines are not parsed; they only have to look like text-format lines
+// (blank, a comment, or a sample starting with a metric name and having a
+// value), so that an HTML or JSON page is still an error and not "no data".
+func selectFamilies(body []byte) ([]byte, []int, error) {
+	out := make([]byte, 0, 4096)
+	var orig []int
+	sawSample := false
+	for n, rest := 1, body; len(rest) > 0; n++ {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		t := bytes.TrimLeft(line, " \t")
+		var fam []byte
+		switch {
+		case len(t) == 0 || t[0] == '\n' || t[0] == '\r':
+			continue
+		case t[0] == '#':
+			c := bytes.TrimLeft(t[1:], " \t")
+			if !bytes.HasPrefix(c, []byte("TYPE ")) && !bytes.HasPrefix(c, []byte("HELP ")) {
+				continue
+			}
+			c = bytes.TrimLeft(c[5:], " \t")
+			if end := bytes.IndexAny(c, " \t\r\n"); end >= 0 {
+				c = c[:end]
+			}
+			fam = c
+		default:
+			if !isNameStart(t[0]) || bytes.IndexAny(t, " \t}") < 0 {
+				return nil, nil, fmt.Errorf("metrics body line %d: %w: not a sample line: %q", n, ErrBadBody, clip(t, 60))
+			}
+			sawSample = true
+			end := bytes.IndexAny(t, "{ \t")
+			fam = t[:end]
+			if base, ok := bytes.CutSuffix(fam, []byte("_bucket")); ok && string(base) == mRequestTime {
+				fam = base
+			} else if base, ok := bytes.CutSuffix(fam, []byte("_count")); ok && string(base) == mRequestTime {
+				fam = base
+			} else if base, ok := bytes.CutSuffix(fam, []byte("_sum")); ok && string(base) == mRequestTime {
+				fam = base
+			}
+		}
+		if !wanted[string(fam)] {
+			continue
+		}
+		out = append(out, line...)
+		orig = append(orig, n)
+	}
+	if !sawSample {
+		return nil, nil, fmt.Errorf("metrics body: %w: no samples", ErrBadBody)
+	}
+	return out, orig, nil
+}
+
+func isNameStart(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b == ':'
+}
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return bytes.TrimRight(b, "\r\n")
 }
 
 func (s *arangoSample) noteRole(m *dto.Metric) bool {

@@ -135,3 +135,15 @@ func TestDeltaQuantile(t *testing.T) {
 		t.Errorf("+Inf bucket: %v %v", p, ok)
 	}
 }
+
+func TestParseErrorNamesOriginalLine(t *testing.T) {
+	body := "# TYPE other gauge\nother 1\n\n# TYPE arangodb_scheduler_queue_length gauge\narangodb_scheduler_queue_length x7\n"
+	_, err := parseArangoMetrics([]byte(body))
+	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "line 5") {
+		t.Errorf("err = %v", err)
+	}
+	_, err = parseArangoMetrics([]byte("other 1\n<p>oops</p>\n"))
+	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("err = %v", err)
+	}
+}
