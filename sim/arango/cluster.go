@@ -66,10 +66,15 @@ type Params struct {
 	// PhysicalMemoryBytes is each server's memory limit
 	// (arangodb_server_statistics_physical_memory).
 	PhysicalMemoryBytes int64
+	// Agents is the number of static, always GOOD agent entries
+	// (AGNT-…, Role "Agent") listed in /_admin/cluster/health; they are not
+	// servers of the model (no metrics, not in Servers).
+	Agents int
 }
 
 // DefaultParams returns the defaults: no auth, 50 MiB/s moves, 100 GiB disks,
-// 15 s FailAfter, version 3.11.10, 1 CPU and 4 GiB per server.
+// 15 s FailAfter, version 3.11.10, 1 CPU and 4 GiB per server, 3 agents in
+// the health list. (A zero Params gets the same except Agents: 0.)
 func DefaultParams() Params {
 	return Params{
 		CleanOutBytesPerSecond: 50 << 20,
@@ -78,6 +83,7 @@ func DefaultParams() Params {
 		Version:                "3.11.10",
 		CPUs:                   1,
 		PhysicalMemoryBytes:    4 << 30,
+		Agents:                 3,
 	}
 }
 
@@ -149,7 +155,6 @@ type server struct {
 	role                            Role
 	status                          string
 	downAt                          time.Time
-	cleanedOut                      bool
 	load                            Load
 
 	// integrated over virtual time
@@ -220,10 +225,10 @@ type Cluster struct {
 	nDone   int           // Finished and Failed jobs in jobs
 	losses  []Loss
 
-	cleaned      []string
-	desiredCrdn  int
-	desiredDB    int
-	desiredIsSet bool
+	// agency Target/CleanedServers: servers that get no new replicas
+	cleaned []string
+	// agency Target/NumberOfCoordinators and NumberOfDBServers; nil = unset
+	desiredCrdn, desiredDB *int
 }
 
 // NewCluster returns an empty cluster (no servers, no collections) named
@@ -368,7 +373,7 @@ func (c *Cluster) SetLoad(serverID string, l Load) {
 func (c *Cluster) goodDBServersLocked(exclude string) []*server {
 	var out []*server
 	for _, s := range c.servers {
-		if s.role == DBServer && s.status == StatusGood && !s.cleanedOut && s.id != exclude && !c.beingCleanedLocked(s.id) {
+		if s.role == DBServer && s.status == StatusGood && indexOf(c.cleaned, s.id) < 0 && s.id != exclude && !c.beingCleanedLocked(s.id) {
 			out = append(out, s)
 		}
 	}
@@ -507,7 +512,7 @@ func (c *Cluster) serversLocked() []ServerInfo {
 	for _, s := range c.servers {
 		si := ServerInfo{
 			ID: s.id, ShortName: s.shortName, Endpoint: s.endpoint, Role: s.role, Status: s.status,
-			TaskID: s.taskID, CleanedOut: s.cleanedOut,
+			TaskID: s.taskID, CleanedOut: indexOf(c.cleaned, s.id) >= 0,
 		}
 		if s.role == DBServer {
 			si.Shards, si.Leaders = counts[s.id], leaders[s.id]
@@ -561,11 +566,17 @@ func (c *Cluster) ShardCounts() map[string]int {
 
 // DesiredNumbers returns what PUT /_admin/cluster/numberOfServers stored
 // (agency Target/NumberOfCoordinators and NumberOfDBServers); set is false
-// until it was called.
+// while neither is set. An unset one reads as 0.
 func (c *Cluster) DesiredNumbers() (coords, dbs int, set bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.desiredCrdn, c.desiredDB, c.desiredIsSet
+	if c.desiredCrdn != nil {
+		coords, set = *c.desiredCrdn, true
+	}
+	if c.desiredDB != nil {
+		dbs, set = *c.desiredDB, true
+	}
+	return coords, dbs, set
 }
 
 // ClusterID returns the cluster's ID as in /_admin/cluster/health.

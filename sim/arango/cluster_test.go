@@ -213,6 +213,55 @@ func TestNumberOfServers(t *testing.T) {
 	if err != nil || resp.Code() != http.StatusBadRequest {
 		t.Errorf("bad put: %v %v", resp, err)
 	}
+	// null unsets one number; cleanedServers is replaced as a whole and a
+	// server taken off it can get replicas again.
+	if _, err := connection.CallPut(ctx, e.cl.Connection(), "/_admin/cluster/numberOfServers", &out,
+		map[string]any{"numberOfCoordinators": nil, "cleanedServers": []string{e.dbs[2]}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, d, set := e.c.DesiredNumbers(); c != 0 || d != 5 || !set {
+		t.Errorf("after null: %d %d %v", c, d, set)
+	}
+	var raw map[string]any
+	if _, err := connection.CallGet(ctx, e.cl.Connection(), "/_admin/cluster/numberOfServers", &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["numberOfCoordinators"] != nil || raw["numberOfDBServers"] != float64(5) {
+		t.Errorf("raw get: %v", raw)
+	}
+	if !isCleanedOut(t, e, e.dbs[2]) {
+		t.Error("cleanedServers not stored")
+	}
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", ReplicationFactor: 3}); !errors.Is(err, ErrNotEnoughServers) {
+		t.Errorf("cleaned server still placeable: %v", err)
+	}
+	if _, err := connection.CallPut(ctx, e.cl.Connection(), "/_admin/cluster/numberOfServers", &out,
+		map[string]any{"cleanedServers": []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", ReplicationFactor: 3}); err != nil {
+		t.Errorf("after uncleaning: %v", err)
+	}
+}
+
+func TestHealthListsAgents(t *testing.T) {
+	e := newEnv(t, DefaultParams(), 1, 1, nil)
+	h, err := e.cl.Health(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents := 0
+	for id, s := range h.Health {
+		if s.Role == arangodb.ServerRoleAgent {
+			agents++
+			if !strings.HasPrefix(string(id), "AGNT-") || s.Status != arangodb.ServerStatusGood || s.Leader == nil {
+				t.Errorf("agent %s: %+v", id, s)
+			}
+		}
+	}
+	if agents != 3 || len(h.Health) != 5 || len(e.c.Servers()) != 2 {
+		t.Errorf("%d agents, %d entries", agents, len(h.Health))
+	}
 }
 
 // numberOfServers reads GET /_admin/cluster/numberOfServers with a raw
@@ -500,11 +549,37 @@ func TestRebalanceEvensShardCounts(t *testing.T) {
 	if l := e.c.Losses(); len(l) != 0 {
 		t.Errorf("losses: %+v", l)
 	}
-	// PUT: compute and execute at once; already balanced → no moves.
+	// PUT: compute and execute at once. Replicas are even now, so only
+	// leader changes (leaderChanges defaults to true) remain; they are
+	// instant and converge.
+	plan, err = e.cl.ComputeAndExecuteClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.c.ShardCounts()
+	e.advance(time.Second)
+	for _, m := range plan.Moves {
+		if !*m.IsLeader {
+			t.Errorf("replica move on a balanced cluster: %+v", m)
+		}
+	}
+	if after := e.c.ShardCounts(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("leader changes moved replicas: %v -> %v", before, after)
+	}
 	plan, err = e.cl.ComputeAndExecuteClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes})
 	if err != nil || len(plan.Moves) != 0 {
-		t.Errorf("second rebalance: %d moves, %v", len(plan.Moves), err)
+		t.Errorf("third rebalance: %d moves, %v", len(plan.Moves), err)
 	}
+	lo, hi = 1<<30, 0
+	for _, s := range e.c.Servers() {
+		if s.Role == DBServer {
+			lo, hi = min(lo, s.Leaders), max(hi, s.Leaders)
+		}
+	}
+	if hi-lo > 2 {
+		t.Errorf("leaders spread %d..%d", lo, hi)
+	}
+	checkPlan(t, e.c)
 }
 
 func TestRebalancePutMovesIntoNewServer(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -203,6 +204,10 @@ func roleName(r Role) string {
 	return "DBServer"
 }
 
+func agentID(cluster string, i int) string {
+	return "AGNT-" + uuidFrom(cluster, "agent", uint64(i))
+}
+
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 // handleHealth follows "GET /_admin/cluster/health" (HTTP API: Cluster,
@@ -242,23 +247,37 @@ func (c *Cluster) handleHealth(w http.ResponseWriter, r *http.Request) {
 			"Timestamp":     stamp(acked),
 		}
 	}
+	for i := 0; i < c.p.Agents; i++ {
+		// Agents as in the 3.4 sample: no ShortName, no SyncStatus, the
+		// leader's ID in Leader.
+		health[agentID(c.name, i)] = map[string]any{
+			"Endpoint":      fmt.Sprintf("tcp://agent-%d.invalid:8531", i),
+			"Role":          "Agent",
+			"Status":        StatusGood,
+			"CanBeDeleted":  false,
+			"Version":       c.p.Version,
+			"Engine":        "rocksdb",
+			"Leader":        agentID(c.name, 0),
+			"Leading":       i == 0,
+			"LastAckedTime": 0.1,
+		}
+	}
 	c.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"ClusterId": c.id, "Health": health, "error": false, "code": 200})
 }
 
 // handleNumberOfServers follows "GET/PUT /_admin/cluster/numberOfServers"
-// (HTTP API: Cluster, 3.11). PUT stores Target/NumberOf* and returns 200.
+// (HTTP API: Cluster, 3.11): GET prints the agency's Target values flat
+// (null when unset); PUT sets numberOfCoordinators / numberOfDBServers
+// (a number, or null to unset) and cleanedServers (array of strings).
 func (c *Cluster) handleNumberOfServers(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		c.mu.Lock()
 		body := map[string]any{
 			"error": false, "code": 200,
-			"numberOfCoordinators": nil, "numberOfDBServers": nil,
+			"numberOfCoordinators": c.desiredCrdn, "numberOfDBServers": c.desiredDB,
 			"cleanedServers": append([]string{}, c.cleaned...),
-		}
-		if c.desiredIsSet {
-			body["numberOfCoordinators"], body["numberOfDBServers"] = c.desiredCrdn, c.desiredDB
 		}
 		c.mu.Unlock()
 		writeJSON(w, http.StatusOK, body)
@@ -271,29 +290,54 @@ func (c *Cluster) handleNumberOfServers(w http.ResponseWriter, r *http.Request) 
 			writeErr(w, http.StatusBadRequest, errNumBadParameter, "object expected")
 			return
 		}
-		var nums [2]*int
+		type set struct {
+			present bool
+			v       *int
+		}
+		var nums [2]set
 		for i, k := range []string{"numberOfCoordinators", "numberOfDBServers"} {
 			raw, ok := in[k]
 			if !ok {
 				continue
 			}
+			nums[i].present = true
+			if string(bytes.TrimSpace(raw)) == "null" {
+				continue
+			}
 			var f float64
 			if err := json.Unmarshal(raw, &f); err != nil || f < 0 || f != math.Trunc(f) || f > 1e6 {
-				writeErr(w, http.StatusBadRequest, errNumBadParameter, k+": non-negative integer expected")
+				writeErr(w, http.StatusBadRequest, errNumBadParameter, k+": number expected")
 				return
 			}
 			n := int(f)
-			nums[i] = &n
+			nums[i].v = &n
+		}
+		var cleaned []string
+		raw, hasCleaned := in["cleanedServers"]
+		if hasCleaned {
+			var list []any
+			if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+				writeErr(w, http.StatusBadRequest, errNumBadParameter, "cleanedServers: array expected")
+				return
+			}
+			for _, v := range list {
+				s, ok := v.(string)
+				if !ok {
+					writeErr(w, http.StatusBadRequest, errNumBadParameter, "cleanedServers: array of strings expected")
+					return
+				}
+				cleaned = append(cleaned, s)
+			}
 		}
 		c.mu.Lock()
-		if nums[0] != nil {
-			c.desiredCrdn = *nums[0]
+		if nums[0].present {
+			c.desiredCrdn = nums[0].v
 		}
-		if nums[1] != nil {
-			c.desiredDB = *nums[1]
+		if nums[1].present {
+			c.desiredDB = nums[1].v
 		}
-		if nums[0] != nil || nums[1] != nil {
-			c.desiredIsSet = true
+		if hasCleaned {
+			c.cleaned = cleaned
 		}
 		c.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200})
@@ -722,8 +766,11 @@ func (c *Cluster) handleRebalance(w http.ResponseWriter, r *http.Request) {
 		}
 		c.mu.Lock()
 		before := c.rebalanceReportLocked(nil)
-		moves := c.planRebalanceLocked(boolOr(in.MoveLeaders, false), boolOr(in.MoveFollowers, false), maxMoves,
-			boolOr(in.ExcludeSystemCollections, false), in.DatabasesExcluded)
+		moves := c.planRebalanceLocked(rebalanceOpts{
+			moveLeaders: boolOr(in.MoveLeaders, false), moveFollowers: boolOr(in.MoveFollowers, false),
+			leaderChanges: boolOr(in.LeaderChanges, true), excludeSystem: boolOr(in.ExcludeSystemCollections, false),
+			maxMoves: maxMoves, excludedDBs: in.DatabasesExcluded,
+		})
 		over := map[*shard][]string{}
 		for _, m := range moves {
 			col := c.collectionLocked(m.Database, m.Collection)

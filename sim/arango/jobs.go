@@ -3,6 +3,7 @@ package arango
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -97,7 +98,7 @@ func (c *Cluster) startCleanOutLocked(j *job, now time.Time) {
 	case s.role != DBServer:
 		j.fail(now, "server "+j.server+" is not a DB server")
 		return
-	case s.cleanedOut:
+	case indexOf(c.cleaned, s.id) >= 0:
 		j.fail(now, "server "+j.server+" is already cleaned out")
 		return
 	}
@@ -184,8 +185,16 @@ func (c *Cluster) startMoveShardLocked(j *job, now time.Time) {
 	case indexOf(m.sh.servers, m.from) < 0:
 		j.fail(now, "shard "+m.sh.id+" is not on server "+m.from)
 	case indexOf(m.sh.servers, m.to) >= 0:
-		j.fail(now, "shard "+m.sh.id+" is already on server "+m.to)
-	case from == nil || to == nil || to.status != StatusGood || to.cleanedOut:
+		// A leader change: hand leadership to an in-sync follower at once.
+		pos := indexOf(m.sh.servers, m.to)
+		if m.sh.servers[0] != m.from || !m.sh.inSync[m.to] || to == nil || to.status != StatusGood {
+			j.fail(now, "shard "+m.sh.id+" is already on server "+m.to)
+			return
+		}
+		m.sh.servers[0], m.sh.servers[pos] = m.sh.servers[pos], m.sh.servers[0]
+		m.isLeader, m.done = true, true
+		j.status, j.started, j.done = JobFinished, now, now
+	case from == nil || to == nil || to.status != StatusGood || indexOf(c.cleaned, to.id) >= 0:
 		j.fail(now, "server "+m.to+" cannot take shard "+m.sh.id)
 	default:
 		j.status = JobPending
@@ -255,9 +264,6 @@ func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
 			j.status = JobFinished
 			j.done = now
 			if j.typ == "cleanOutServer" {
-				if s := c.servers[j.server]; s != nil {
-					s.cleanedOut = true
-				}
 				if indexOf(c.cleaned, j.server) < 0 {
 					c.cleaned = append(c.cleaned, j.server)
 				}
@@ -300,13 +306,27 @@ type rebalanceMove struct {
 	IsLeader   bool   `json:"isLeader"`
 }
 
+// rebalanceOpts are the knobs of POST /_admin/cluster/rebalance.
+type rebalanceOpts struct {
+	moveLeaders, moveFollowers, leaderChanges, excludeSystem bool
+	maxMoves                                                 int
+	excludedDBs                                              []string
+}
+
 // planRebalanceLocked evens the number of replicas per GOOD DB server:
-// repeatedly move one replica from the fullest server to the emptiest one
+// repeatedly move one replica from a fullest server to an emptiest one
 // that does not hold that shard yet, until counts differ by at most one.
-func (c *Cluster) planRebalanceLocked(moveLeaders, moveFollowers bool, maxMoves int, excludeSystem bool, excludedDBs []string) []rebalanceMove {
+// With leaderChanges it then evens leaders by handing leadership to an
+// in-sync follower (a moveShard whose target already holds the shard).
+// A shard gets at most one move per plan.
+func (c *Cluster) planRebalanceLocked(o rebalanceOpts) []rebalanceMove {
 	good := c.goodDBServersLocked("")
-	if len(good) < 2 || maxMoves <= 0 {
+	if len(good) < 2 || o.maxMoves <= 0 {
 		return nil
+	}
+	isGood := map[string]bool{}
+	for _, s := range good {
+		isGood[s.id] = true
 	}
 	counts, _, _ := c.placementLocked()
 	// Replicas already being moved count at their destination.
@@ -320,6 +340,12 @@ func (c *Cluster) planRebalanceLocked(moveLeaders, moveFollowers bool, maxMoves 
 			}
 		}
 	}
+	eligible := func(col *collection) bool {
+		if o.excludeSystem && strings.HasPrefix(col.spec.Name, "_") {
+			return false
+		}
+		return indexOf(o.excludedDBs, col.spec.Database) < 0
+	}
 	placed := map[*shard][]string{}
 	serversOf := func(sh *shard) []string {
 		if p, ok := placed[sh]; ok {
@@ -328,45 +354,98 @@ func (c *Cluster) planRebalanceLocked(moveLeaders, moveFollowers bool, maxMoves 
 		return sh.servers
 	}
 	var moves []rebalanceMove
-	for len(moves) < maxMoves {
-		sort.SliceStable(good, func(a, b int) bool { return counts[good[a].id] > counts[good[b].id] })
-		hi := good[0].id
-		moved := false
-		for lo := len(good) - 1; lo > 0 && !moved; lo-- {
-			to := good[lo].id
-			if counts[hi]-counts[to] <= 1 {
-				break
+	// tryMove moves one replica of a shard on from to to, if any fits.
+	tryMove := func(from, to string) bool {
+		for _, col := range c.colls {
+			if !eligible(col) {
+				continue
 			}
-			for _, col := range c.colls {
-				if excludeSystem && len(col.spec.Name) > 0 && col.spec.Name[0] == '_' {
+			for _, sh := range col.shards {
+				srv := serversOf(sh)
+				pos := indexOf(srv, from)
+				if busy[sh] || sh.lost || pos < 0 || indexOf(srv, to) >= 0 {
 					continue
 				}
-				if indexOf(excludedDBs, col.spec.Database) >= 0 {
+				if (pos == 0 && !o.moveLeaders) || (pos > 0 && !o.moveFollowers) {
+					continue
+				}
+				n := append([]string(nil), srv...)
+				n[pos] = to
+				placed[sh] = n
+				busy[sh] = true
+				counts[from]--
+				counts[to]++
+				moves = append(moves, rebalanceMove{
+					Database: col.spec.Database, Collection: col.id, Shard: sh.id,
+					From: from, To: to, IsLeader: pos == 0,
+				})
+				return true
+			}
+		}
+		return false
+	}
+	for len(moves) < o.maxMoves {
+		sort.SliceStable(good, func(a, b int) bool { return counts[good[a].id] > counts[good[b].id] })
+		moved := false
+		for hi := 0; hi < len(good) && !moved; hi++ {
+			for lo := len(good) - 1; lo > hi && !moved; lo-- {
+				if counts[good[hi].id]-counts[good[lo].id] <= 1 {
+					break
+				}
+				moved = tryMove(good[hi].id, good[lo].id)
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	if !o.leaderChanges {
+		return moves
+	}
+	leaders := map[string]int{}
+	for _, col := range c.colls {
+		for _, sh := range col.shards {
+			if srv := serversOf(sh); len(srv) > 0 {
+				leaders[srv[0]]++
+			}
+		}
+	}
+	for len(moves) < o.maxMoves {
+		sort.SliceStable(good, func(a, b int) bool { return leaders[good[a].id] > leaders[good[b].id] })
+		moved := false
+		for hi := 0; hi < len(good) && !moved; hi++ {
+			from := good[hi].id
+			for _, col := range c.colls {
+				if moved || !eligible(col) {
 					continue
 				}
 				for _, sh := range col.shards {
 					srv := serversOf(sh)
-					pos := indexOf(srv, hi)
-					if busy[sh] || sh.lost || pos < 0 || indexOf(srv, to) >= 0 {
+					if busy[sh] || sh.lost || len(srv) < 2 || srv[0] != from {
 						continue
 					}
-					if (pos == 0 && !moveLeaders) || (pos > 0 && !moveFollowers) {
+					best := -1
+					for i := 1; i < len(srv); i++ {
+						f := srv[i]
+						if isGood[f] && sh.inSync[f] && leaders[f] <= leaders[from]-2 && (best < 0 || leaders[f] < leaders[srv[best]]) {
+							best = i
+						}
+					}
+					if best < 0 {
 						continue
 					}
+					to := srv[best]
 					n := append([]string(nil), srv...)
-					n[pos] = to
+					n[0], n[best] = n[best], n[0]
 					placed[sh] = n
 					busy[sh] = true
-					counts[hi]--
-					counts[to]++
+					leaders[from]--
+					leaders[to]++
 					moves = append(moves, rebalanceMove{
 						Database: col.spec.Database, Collection: col.id, Shard: sh.id,
-						From: hi, To: to, IsLeader: pos == 0,
+						From: from, To: to, IsLeader: true,
 					})
 					moved = true
-					break
-				}
-				if moved {
 					break
 				}
 			}
