@@ -149,6 +149,11 @@ type ClusterState struct {
 	LostShards                    int
 }
 
+type appRef struct {
+	c    *cluster
+	role arango.Role
+}
+
 type taskRef struct {
 	cluster  *cluster
 	role     arango.Role
@@ -177,12 +182,9 @@ type World struct {
 	last     time.Time
 	clusters map[string]*cluster
 	names    []string
-	apps     map[string]struct { // app id → cluster and role
-		c    *cluster
-		role arango.Role
-	}
-	tasks   map[string]*taskRef // task id → server
-	started bool
+	apps     map[string]appRef   // app id → cluster and role
+	tasks    map[string]*taskRef // task id → server
+	started  bool
 }
 
 func validName(n string) bool {
@@ -211,11 +213,8 @@ func NewWorld(clk clock.Clock, p Params, clusters ...ClusterSpec) (*World, error
 	w := &World{
 		clk: clk, p: p, dc: dc, start: clk.Now(), last: clk.Now(),
 		clusters: map[string]*cluster{},
-		apps: map[string]struct {
-			c    *cluster
-			role arango.Role
-		}{},
-		tasks: map[string]*taskRef{},
+		apps:     map[string]appRef{},
+		tasks:    map[string]*taskRef{},
 	}
 	dc.SetHooks(dcos.Hooks{OnTaskHealthy: w.taskHealthy, OnTaskGone: w.taskGone})
 	for _, s := range clusters {
@@ -244,14 +243,8 @@ func (w *World) addCluster(s ClusterSpec) error {
 	w.clusters[s.Name] = c
 	w.names = append(w.names, s.Name)
 	sort.Strings(w.names)
-	w.apps[CoordinatorApp(s.Name)] = struct {
-		c    *cluster
-		role arango.Role
-	}{c, arango.Coordinator}
-	w.apps[DBServerApp(s.Name)] = struct {
-		c    *cluster
-		role arango.Role
-	}{c, arango.DBServer}
+	w.apps[CoordinatorApp(s.Name)] = appRef{c, arango.Coordinator}
+	w.apps[DBServerApp(s.Name)] = appRef{c, arango.DBServer}
 	w.mu.Unlock()
 	for _, a := range []struct {
 		id string
