@@ -10,6 +10,14 @@
 // All state sits behind one mutex; the HTTP handler and the Go API may be
 // used concurrently.
 //
+// Handler serves, with or without a /_db/<name> prefix: /_api/version,
+// /_api/cluster/endpoints, /_admin/cluster/{health, numberOfServers,
+// cleanOutServer, queryAgencyJob, removeServer, shardDistribution,
+// rebalance, rebalance/execute}, /_api/collection, /_api/collection/<name>
+// (also /properties and /shards), POST /_api/agency/read (Target job and
+// cleaned-server keys only) and /_admin/metrics[/v2][?serverId=]. Bodies, codes and error
+// bodies follow arangod 3.11/3.12; deviations are noted on each handler.
+//
 // # Safety model
 //
 // Every shard has a Plan list of servers: the first is the leader, the rest
@@ -32,7 +40,14 @@
 //     cleaned out is handed to an in-sync follower first when there is one.
 //   - A cleanOutServer job fails (status Failed, nothing moved afterwards)
 //     when some shard on the server has no GOOD, not cleaned-out server left
-//     that does not already hold it.
+//     that does not already hold it. A move whose target dies or meanwhile
+//     got the shard by another job is retargeted (moveShard jobs fail).
+//   - Servers in Target/CleanedServers (numberOfServers cleanedServers)
+//     never receive replicas: not from AddCollection, clean-outs or
+//     rebalance. A rebalance leader change swaps leader and an in-sync
+//     follower instantly.
+//   - At most about 500 Finished/Failed jobs are kept; older ones are gone
+//     from queryAgencyJob and agency reads, as after supervision pruning.
 //   - A server whose task is gone is BAD at once and FAILED after FailAfter.
 //     removeServer succeeds only for a FAILED server that holds no replica.
 //

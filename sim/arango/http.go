@@ -121,6 +121,8 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.handleVersion(w, r)
 	case path == "/_admin/metrics/v2" || path == "/_admin/metrics":
 		c.handleMetrics(w, r)
+	case path == "/_api/cluster/endpoints":
+		c.handleEndpoints(w, r)
 	case path == "/_api/agency/read":
 		c.handleAgencyRead(w, r)
 	case path == "/_api/collection" || strings.HasPrefix(path, "/_api/collection/"):
@@ -173,6 +175,25 @@ func (c *Cluster) handleVersion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"server": "arango", "license": "community", "version": c.p.Version})
+}
+
+// handleEndpoints follows "GET /_api/cluster/endpoints" (HTTP API:
+// Cluster, 3.11): the GOOD coordinators' endpoints, which drivers use to
+// spread requests.
+func (c *Cluster) handleEndpoints(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w)
+		return
+	}
+	c.mu.Lock()
+	eps := []map[string]string{}
+	for _, s := range c.serversLocked() {
+		if s.Role == Coordinator && s.Status == StatusGood {
+			eps = append(eps, map[string]string{"endpoint": s.Endpoint})
+		}
+	}
+	c.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200, "endpoints": eps})
 }
 
 func (c *Cluster) handleAdminCluster(w http.ResponseWriter, r *http.Request, cmd string) {

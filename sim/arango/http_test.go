@@ -300,6 +300,7 @@ func TestHTTPErrors(t *testing.T) {
 		{"GET", "/_db/shop/_api/collection/orders/shards?details=true", "", 200, `"PRMR-`},
 		{"GET", "/_db/shop/_api/collection", "", 200, `"name":"orders"`},
 		{"GET", "/_api/collection", "", 200, `"result":[]`},
+		{"GET", "/_api/cluster/endpoints", "", 200, `"endpoints":[{"endpoint":"tcp://127.0.0.1:30000"}]`},
 		{"PUT", "/_admin/cluster/numberOfServers", `[1]`, 400, `"errorNum":600`},
 	}
 	for _, tc := range cases {

@@ -116,6 +116,8 @@ func (c *Cluster) renderMetricsLocked(s *server, buf []byte) []byte {
 				if inSync < len(sh.servers) {
 					outOfSync++
 				}
+				// Counted for replicated shards only, so rf=1 collections
+				// do not read as permanently unsafe.
 				if len(sh.servers) > 1 && inSync <= 1 {
 					notRepl++
 				}
