@@ -162,7 +162,7 @@ func selectFamilies(body []byte) ([]byte, []int, error) {
 			}
 			fam = c
 		default:
-			if !isNameStart(t[0]) || bytes.IndexAny(t, " \t}") < 0 {
+			if !isNameStart(t[0]) || !bytes.ContainsAny(t, " \t}") {
 				return nil, nil, fmt.Errorf("metrics body line %d: %w: not a sample line: %q", n, ErrBadBody, clip(t, 60))
 			}
 			sawSample = true
