@@ -28,12 +28,12 @@ type Constraints struct {
 
 // Observation is what the controller saw of one role at Now.
 type Observation struct {
-	Now     time.Time
-	Target  int // Marathon's instances: the count that moves
-	Running int
-	Healthy int
-	Metrics map[string]MetricValue // by Metric.Key()
-	Constraints
+	Now         time.Time
+	Target      int // Marathon's instances: the count that moves
+	Running     int
+	Healthy     int
+	Metrics     map[string]MetricValue // by Metric.Key()
+	Constraints Constraints
 }
 
 // MetricResult is one metric's part of a recommendation.

@@ -159,9 +159,7 @@ func (m Metric) Key() string {
 
 // ScheduleEntry is a floor by time of day: from every firing of Cron (in
 // TimeZone) the role keeps at least Min instances for Duration.
-//
-// (The brief called this type ScheduleFloor; that name is the function
-// that evaluates the floors.)
+// ScheduleFloor evaluates the entries of a role.
 type ScheduleEntry struct {
 	Cron     string
 	Duration time.Duration
