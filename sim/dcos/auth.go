@@ -12,11 +12,13 @@ import (
 )
 
 // DC/OS authentication as admin router and the IAM service (bouncer) do
-// it: requests carry "Authorization: token=<ACS token>"; a service account
-// gets its token from POST /acs/api/v1/auth/login with {"uid", "token"},
-// the token being an RS256 JWT with a "uid" claim and an expiry, signed by
-// the account's private key (DC/OS docs: security/ent/service-auth,
-// "Service account login"). Errors use bouncer's {"title","description","code"}.
+// it (DC/OS docs, security/oss/authentication/authentication-token and
+// managing-authentication/iam-api): requests carry
+// "Authorization: token=<ACS token>"; a service account gets its token from
+// POST /acs/api/v1/auth/login with {"uid", "token"}, the token being an
+// RS256 JWT whose payload holds "uid" and "exp", signed by the account's
+// private key. Errors use bouncer's {"title","description","code"} shape;
+// the 401 also carries admin router's "WWW-Authenticate: acsjwt".
 
 const loginPath = "/acs/api/v1/auth/login"
 
