@@ -125,6 +125,8 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.handleEndpoints(w, r)
 	case path == "/_api/agency/read":
 		c.handleAgencyRead(w, r)
+	case path == "/_api/database":
+		c.handleDatabases(w, r)
 	case path == "/_api/collection" || strings.HasPrefix(path, "/_api/collection/"):
 		c.handleCollection(w, r, db, strings.TrimPrefix(strings.TrimPrefix(path, "/_api/collection"), "/"))
 	case path == "/_admin/cluster/rebalance/execute":
@@ -148,6 +150,28 @@ func (c *Cluster) databaseExists(db string) bool {
 		}
 	}
 	return false
+}
+
+// handleDatabases lists the databases: GET /_api/database (ArangoDB HTTP
+// API, "Databases" → "List all databases"): {"error":false,"code":200,
+// "result":["_system",…]}. Only _system may call it, as in arangod.
+func (c *Cluster) handleDatabases(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeErr(w, http.StatusMethodNotAllowed, errNumHTTPMethod, "method not supported")
+		return
+	}
+	c.mu.Lock()
+	seen := map[string]bool{"_system": true}
+	dbs := []string{"_system"}
+	for _, col := range c.colls {
+		if !seen[col.spec.Database] {
+			seen[col.spec.Database] = true
+			dbs = append(dbs, col.spec.Database)
+		}
+	}
+	c.mu.Unlock()
+	sort.Strings(dbs[1:])
+	writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": http.StatusOK, "result": dbs})
 }
 
 // readJSON decodes the body into v; on failure it writes the error ArangoDB
