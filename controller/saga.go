@@ -48,6 +48,8 @@ type SagaStatus struct {
 	Task    string    `json:"task,omitempty"`
 	Since   time.Time `json:"since,omitempty"`
 	Refused string    `json:"refused,omitempty"`
+	// Unsafe says why removing a DB server would be unsafe right now.
+	Unsafe string `json:"unsafe,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 }
 
@@ -326,6 +328,7 @@ func (cl *cluster) setStep(now time.Time, prev string, st SagaStatus) {
 		st.Since = now
 	}
 	st.Refused = cl.saga.status.Refused
+	st.Unsafe = cl.saga.status.Unsafe
 	cl.saga.status = st
 	for _, step := range sagaSteps {
 		val := 0.0
@@ -361,6 +364,7 @@ func (cl *cluster) constrain(ctx context.Context, w *worker, ob *observation, ap
 	}
 	why := cl.unsafeReason(ob, app)
 	cl.saga.unsafe = why
+	cl.saga.status.Unsafe = why
 	c.Unsafe = why != ""
 	if v != nil && v.shardsErr == nil {
 		c.ReplicationFloor = max(v.shards.MaxReplicationFactor, v.shards.MaxWriteConcern)

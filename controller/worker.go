@@ -194,6 +194,7 @@ func (w *worker) reconcile(ctx context.Context, ob *observation) {
 	policy.Recommend(w.rp, &w.obs, &w.hist, &w.rec)
 	rec := &w.rec
 	w.report(now, app)
+	defer w.publishTimes(now) // the action below may start a backoff
 
 	if rec.Direction == policy.None || rec.Desired == app.Instances {
 		return
