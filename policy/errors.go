@@ -12,6 +12,10 @@ import (
 // belongs in the entry's time_zone key so it is validated and visible.
 var errCronTZ = errors.New("put the time zone in time_zone, not in the cron expression")
 
+// errCronEvery rejects "@every": it has no fixed firing times to start a
+// floor from.
+var errCronEvery = errors.New("@every has no fixed firing times: use a cron expression such as \"0 8 * * 1-5\"")
+
 // PosError is one problem in a policy file, at a 1-based line and column.
 type PosError struct {
 	File      string

@@ -452,8 +452,8 @@ func (l *loader) cluster(n *yaml.Node, path string) (*Cluster, *yaml.Node) {
 	}
 	if v, ok := f["interval"]; ok {
 		if d, ok := l.duration(v.val, path+".interval"); ok {
-			if d == 0 {
-				l.errAt(v.val, "%s.interval: must be positive; leave it out to use the controller's interval", path)
+			if d < time.Second {
+				l.errAt(v.val, "%s.interval: %s is too short: at least 1s; leave it out to use the controller's interval", path, resolve(v.val).Value)
 			}
 			c.Interval = d
 		}
@@ -865,7 +865,7 @@ func (l *loader) schedule(n *yaml.Node, path string) (ScheduleEntry, bool) {
 		if s, good := l.str(v.val, path+".cron"); !good {
 			ok = false
 		} else if sched, err := parseCron(s); err != nil {
-			if errors.Is(err, errCronTZ) {
+			if errors.Is(err, errCronTZ) || errors.Is(err, errCronEvery) {
 				l.errAt(v.val, "%s.cron: %v", path, err)
 			} else {
 				l.errAt(v.val, "%s.cron: invalid cron expression %q: %v", path, s, err)

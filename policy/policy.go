@@ -220,5 +220,8 @@ func parseCron(spec string) (cron.Schedule, error) {
 	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
 		return nil, errCronTZ
 	}
+	if strings.HasPrefix(spec, "@every") {
+		return nil, errCronEvery
+	}
 	return cron.ParseStandard(spec)
 }
