@@ -50,7 +50,7 @@ type SagaStatus struct {
 	Refused string    `json:"refused,omitempty"`
 	// Unsafe says why removing a DB server would be unsafe right now.
 	Unsafe string `json:"unsafe,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 type sagaState struct {
