@@ -300,6 +300,7 @@ func TestHTTPErrors(t *testing.T) {
 		{"GET", "/_db/shop/_api/collection/orders/shards?details=true", "", 200, `"PRMR-`},
 		{"GET", "/_db/shop/_api/collection", "", 200, `"name":"orders"`},
 		{"GET", "/_api/collection", "", 200, `"result":[]`},
+		{"GET", "/_api/database", "", 200, `"result":["_system","shop"]`},
 		{"GET", "/_api/cluster/endpoints", "", 200, `"endpoints":[{"endpoint":"tcp://127.0.0.1:30000"}]`},
 		{"PUT", "/_admin/cluster/numberOfServers", `[1]`, 400, `"errorNum":600`},
 	}
@@ -398,5 +399,78 @@ func BenchmarkStepAndMetrics(b *testing.B) {
 			buf = c.renderMetricsLocked(c.servers[id], buf)
 		}
 		c.mu.Unlock()
+	}
+}
+
+func TestMoveShardJobsAndDownServerMetrics(t *testing.T) {
+	e := newEnv(t, Params{}, 1, 2, nil)
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", NumberOfShards: 4, ReplicationFactor: 1, SizeBytes: 4 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	newID := e.addDB(2)
+	body := `{"version":1,"moveLeaders":true,"moveFollowers":true}`
+	resp, err := http.Post(e.srv.URL+"/_admin/cluster/rebalance", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan struct {
+		Result struct {
+			Moves []map[string]any `json:"moves"`
+		} `json:"result"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&plan)
+	resp.Body.Close()
+	if len(plan.Result.Moves) != 1 || plan.Result.Moves[0]["to"] != newID {
+		t.Fatalf("plan: %+v", plan)
+	}
+	exec, _ := json.Marshal(map[string]any{"version": 1, "moves": plan.Result.Moves})
+	resp, err = http.Post(e.srv.URL+"/_admin/cluster/rebalance/execute", "application/json", bytes.NewReader(exec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("execute: %d", resp.StatusCode)
+	}
+	var out []map[string]map[string]map[string]map[string]map[string]any // [{arango:{Target:{ToDo:{id:job}}}}]
+	resp, err = http.Post(e.srv.URL+"/_api/agency/read", "application/json", strings.NewReader(`[["/arango/Target/ToDo"]]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	todo := out[0]["arango"]["Target"]["ToDo"]
+	if len(todo) != 1 {
+		t.Fatalf("ToDo: %v", out)
+	}
+	for _, j := range todo {
+		if j["type"] != "moveShard" || j["toServer"] != newID || j["shard"] != plan.Result.Moves[0]["shard"] || j["database"] != "_system" {
+			t.Errorf("moveShard job: %v", j)
+		}
+	}
+	e.advance(time.Second)
+	if e.c.ShardCounts()[newID] != 1 {
+		t.Errorf("counts: %v", e.c.ShardCounts())
+	}
+	// Executing the same move again fails in supervision: the shard left.
+	resp, _ = http.Post(e.srv.URL+"/_admin/cluster/rebalance/execute", "application/json", bytes.NewReader(exec))
+	resp.Body.Close()
+	e.advance(time.Second)
+	e.c.mu.Lock()
+	last := e.c.jobs[len(e.c.jobs)-1]
+	e.c.mu.Unlock()
+	if last.status != JobFailed {
+		t.Errorf("stale move: %s", last.status)
+	}
+
+	// A server that is down does not answer a forwarded metrics request.
+	e.c.ServerDown("dbs.0")
+	resp, err = http.Get(e.srv.URL + "/_admin/metrics/v2?serverId=" + e.dbs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("down server metrics: %d", resp.StatusCode)
 	}
 }
