@@ -55,9 +55,9 @@ type modelResult struct {
 var ln20 = math.Log(20)
 
 // model is the load model. Offered load is split evenly over the healthy
-// coordinators; each serves up to CoordinatorRPS at 100 % cpu. Every served
+// coordinators; each serves up to CoordinatorRPS at 100 % cpu. Every
 // request also costs the DB servers: their utilisation is
-// served / (DBServerRPS × healthy DB servers). A role with utilisation u
+// offered / (DBServerRPS × healthy DB servers). A role with utilisation u
 // answers in BaseLatency/(1-u), capped at MaxLatency (at u ≥ 1 requests
 // queue until they time out). With no healthy coordinator every request is
 // dropped. The cluster is overloaded when any role's utilisation exceeds 1
@@ -93,9 +93,11 @@ func model(p Params, offered float64, coords, dbs int) modelResult {
 	}
 	fill(&r.coord, offered, coords, p.CoordinatorRPS, 0.25)
 	r.served = min(offered, p.CoordinatorRPS*float64(coords))
-	fill(&r.db, r.served, dbs, p.DBServerRPS, 0.4)
+	// DB servers see the offered load, not only what the coordinators
+	// manage: overloaded coordinators still forward (and retry) requests.
+	fill(&r.db, offered, dbs, p.DBServerRPS, 0.4)
 	if dbs == 0 {
-		r.overloaded = r.served > 0
+		r.overloaded = offered > 0
 	}
 	r.meanLatency = min(r.coord.latency+r.db.latency, maxLat)
 	r.p95 = min(ln20*r.meanLatency, maxLat)
