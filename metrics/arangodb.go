@@ -129,7 +129,7 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			smp, err := a.scrapeServer(ctx, s.ID)
+			smp, err := a.scrapeServer(ctx, s)
 			results[i] = result{s.ID, smp, err}
 		}()
 	}
@@ -153,7 +153,8 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 	return snap, nil
 }
 
-func (a *ArangoDB) scrapeServer(ctx context.Context, id string) (*arangoSample, error) {
+func (a *ArangoDB) scrapeServer(ctx context.Context, srv Server) (*arangoSample, error) {
+	id := srv.ID
 	ctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
 	// serverId is sent for every server, the coordinator we talk to
@@ -166,6 +167,12 @@ func (a *ArangoDB) scrapeServer(ctx context.Context, id string) (*arangoSample, 
 	s, err := parseArangoMetrics(body)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	// A server that ignores serverId (or a proxy in between) would answer
+	// with the coordinator's own metrics for every id: the role label
+	// catches that for DB servers instead of reporting wrong numbers.
+	if knownRole(s.role) && s.role != srv.Role {
+		return nil, fmt.Errorf("GET %s: %w: metrics carry role %q, health says %q", u, ErrWrongServer, s.role, srv.Role)
 	}
 	return s, nil
 }
@@ -213,14 +220,19 @@ func parseHealth(body []byte) ([]Server, error) {
 	}
 	servers := make([]Server, 0, len(hb.Health))
 	for id, h := range hb.Health {
-		role := strings.ToUpper(h.Role)
-		if role == "PRIMARY" {
-			role = "DBSERVER"
-		}
-		servers = append(servers, Server{ID: id, ShortName: h.ShortName, Role: role, Status: h.Status, Endpoint: h.Endpoint})
+		servers = append(servers, Server{ID: id, ShortName: h.ShortName, Role: normalizeRole(h.Role), Status: h.Status, Endpoint: h.Endpoint})
 	}
 	sort.Slice(servers, func(i, j int) bool { return servers[i].ID < servers[j].ID })
 	return servers, nil
+}
+
+// knownRole tells role labels that identify a server kind.
+func knownRole(r string) bool {
+	switch r {
+	case "COORDINATOR", "DBSERVER", "SINGLE", "AGENT":
+		return true
+	}
+	return false
 }
 
 // derive computes the signals of one server from its sample.

@@ -272,3 +272,26 @@ func TestReadTestdataUnchanged(t *testing.T) {
 		}
 	}
 }
+
+func TestScrapeWrongServer(t *testing.T) {
+	// A coordinator that ignores serverId answers with its own metrics.
+	f := newFakeArangoWrapped(t, func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/_admin/metrics/v2" {
+				q := r.URL.Query()
+				q.Set("serverId", "CRDN-1")
+				r.URL.RawQuery = q.Encode()
+			}
+			inner.ServeHTTP(w, r)
+		})
+	})
+	f.set("CRDN-1", fixtureBody(t, nil))
+	a := NewArangoDB(f.srv.Client(), f.srv.URL, clock.NewVirtual(t0), ArangoDBOptions{})
+	s := scrape(t, a)
+	if len(s.Errors) != 2 || !errors.Is(s.Errors[0], ErrWrongServer) {
+		t.Errorf("errors %v", s.Errors)
+	}
+	if len(s.Signals["PRMR-1"]) != 0 || len(s.Signals["CRDN-1"]) == 0 {
+		t.Errorf("signals %v", s.Signals)
+	}
+}

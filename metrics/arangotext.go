@@ -120,6 +120,17 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 	return s, nil
 }
 
+// normalizeRole upper-cases an ArangoDB role and spells DB servers
+// "DBSERVER" whether they call themselves "DBServer" (health) or
+// "PRIMARY" (ArangoDB's internal name for the role).
+func normalizeRole(r string) string {
+	r = strings.ToUpper(r)
+	if r == "PRIMARY" {
+		return "DBSERVER"
+	}
+	return r
+}
+
 // wanted is the set of families the signals use.
 var wanted = func() map[string]bool {
 	m := map[string]bool{mRequestTime: true}
@@ -205,7 +216,7 @@ func (s *arangoSample) noteRole(m *dto.Metric) bool {
 	}
 	for _, lp := range m.GetLabel() {
 		if lp.GetName() == "role" && lp.GetValue() != "" {
-			s.role = strings.ToUpper(lp.GetValue())
+			s.role = normalizeRole(lp.GetValue())
 			return true
 		}
 	}

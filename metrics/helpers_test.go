@@ -110,6 +110,10 @@ func newFakeArangoWrapped(t testing.TB, wrap func(http.Handler) http.Handler) *f
 				http.Error(w, `{"error":true,"errorMessage":"unknown server"}`, http.StatusNotFound)
 				return
 			}
+			// The shared body is a single server's; label it as the
+			// asked server's role like a cluster member would.
+			role := map[bool]string{true: "COORDINATOR", false: "DBSERVER"}[strings.HasPrefix(id, "CRDN")]
+			b = strings.ReplaceAll(b, `role="SINGLE"`, `role="`+role+`"`)
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			fmt.Fprint(w, b)
 		default:

@@ -46,6 +46,9 @@ var (
 	ErrBadBody = errors.New("malformed response body")
 	// ErrTruncated marks a response body that ended early.
 	ErrTruncated = errors.New("truncated response body")
+	// ErrWrongServer marks metrics that belong to another server than the
+	// one asked for (their role label differs from the health entry).
+	ErrWrongServer = errors.New("metrics from the wrong server")
 	// ErrHTTPStatus marks a non-2xx answer; see *StatusError for the code.
 	ErrHTTPStatus = errors.New("unexpected HTTP status")
 )
