@@ -233,6 +233,9 @@ func (r *Reloader[T]) Reload(ctx context.Context) (changed bool, err error) {
 }
 
 func (r *Reloader[T]) reload(ctx context.Context) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, &SourceError{Source: r.name, Err: err}
+	}
 	var (
 		data          []byte
 		etag, lastMod string
