@@ -59,8 +59,9 @@ type Params struct {
 	// IdleCPU is the cpu fraction a server uses with no load (0.02).
 	IdleCPU float64
 	// Coordinator and DBServer are the app resources (2 cpus / 4 GiB and
-	// 4 cpus / 16 GiB, 1 GiB disk each).
-	Coordinator, DBServer Resources
+	// 4 cpus / 16 GiB, 1 GiB disk each); Agency those of an agency
+	// instance (0.5 cpus / 1 GiB / 1 GiB).
+	Coordinator, DBServer, Agency Resources
 	// DCOS configures Marathon + Mesos; Arango every ArangoDB cluster.
 	DCOS   dcos.Params
 	Arango arango.Params
@@ -77,6 +78,7 @@ func DefaultParams() Params {
 		IdleCPU:        0.02,
 		Coordinator:    Resources{CPUs: 2, MemMB: 4096, DiskMB: 1024},
 		DBServer:       Resources{CPUs: 4, MemMB: 16384, DiskMB: 1024},
+		Agency:         Resources{CPUs: 0.5, MemMB: 1024, DiskMB: 1024},
 		DCOS:           dcos.DefaultParams(),
 		Arango:         arango.DefaultParams(),
 	}
@@ -112,24 +114,33 @@ func (p Params) withDefaults() (Params, error) {
 	if p.DBServer == (Resources{}) {
 		p.DBServer = d.DBServer
 	}
+	if p.Agency == (Resources{}) {
+		p.Agency = d.Agency
+	}
 	return p, nil
 }
 
 // ClusterSpec describes one ArangoDB cluster of the world. Its Marathon
-// apps are /arangodb-<Name>/coordinator and /arangodb-<Name>/dbserver.
+// apps are /arangodb-<Name>/coordinator and /arangodb-<Name>/dbserver, and
+// /arangodb-<Name>/agency when Agents > 0 (that app only takes Mesos
+// resources: the emulated ArangoDB's agency is implicit).
 type ClusterSpec struct {
 	Name         string
 	Coordinators int
 	DBServers    int
+	Agents       int
 	Collections  []arango.CollectionSpec
 	Load         LoadFunc // nil: no load
 }
 
-// CoordinatorApp and DBServerApp are the Marathon app ids of a cluster.
+// CoordinatorApp is the Marathon app id of the cluster's coordinators.
 func CoordinatorApp(cluster string) string { return "/arangodb-" + cluster + "/coordinator" }
 
 // DBServerApp is the Marathon app id of the cluster's DB servers.
 func DBServerApp(cluster string) string { return "/arangodb-" + cluster + "/dbserver" }
+
+// AgencyApp is the Marathon app id of the cluster's agency.
+func AgencyApp(cluster string) string { return "/arangodb-" + cluster + "/agency" }
 
 // RoleState counts one role's Marathon instances.
 type RoleState struct {
@@ -235,7 +246,7 @@ func (w *World) addCluster(s ClusterSpec) error {
 	if _, dup := w.clusters[s.Name]; dup {
 		return fmt.Errorf("%w: duplicate cluster %q", ErrBadSpec, s.Name)
 	}
-	if s.Coordinators < 0 || s.DBServers < 0 {
+	if s.Coordinators < 0 || s.DBServers < 0 || s.Agents < 0 {
 		return fmt.Errorf("%w: cluster %q: negative instance count", ErrBadSpec, s.Name)
 	}
 	c := &cluster{name: s.Name, load: s.Load, ac: arango.NewCluster(s.Name, w.clk, w.p.Arango)}
@@ -246,11 +257,19 @@ func (w *World) addCluster(s ClusterSpec) error {
 	w.apps[CoordinatorApp(s.Name)] = appRef{c, arango.Coordinator}
 	w.apps[DBServerApp(s.Name)] = appRef{c, arango.DBServer}
 	w.mu.Unlock()
-	for _, a := range []struct {
+	apps := []struct {
 		id string
 		n  int
 		r  Resources
-	}{{CoordinatorApp(s.Name), s.Coordinators, w.p.Coordinator}, {DBServerApp(s.Name), s.DBServers, w.p.DBServer}} {
+	}{{CoordinatorApp(s.Name), s.Coordinators, w.p.Coordinator}, {DBServerApp(s.Name), s.DBServers, w.p.DBServer}}
+	if s.Agents > 0 {
+		apps = append(apps, struct {
+			id string
+			n  int
+			r  Resources
+		}{AgencyApp(s.Name), s.Agents, w.p.Agency})
+	}
+	for _, a := range apps {
 		err := w.dc.AddApp(dcos.AppSpec{ID: a.id, Instances: a.n, CPUs: a.r.CPUs, MemMB: a.r.MemMB, DiskMB: a.r.DiskMB,
 			Ports: 1, Cmd: "arangodb", Labels: map[string]string{"arangoscale/cluster": s.Name}})
 		if err != nil {
