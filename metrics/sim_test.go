@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -132,5 +133,71 @@ func TestSimDCOS(t *testing.T) {
 				t.Errorf("admin router %v, %s: %+v", adminRouter, tk.ID, got)
 			}
 		}
+	}
+}
+
+// TestSimCollector joins the two emulators the way the demo does: the
+// ArangoDB servers' endpoints are their Marathon tasks' host:port.
+func TestSimCollector(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	d, err := dcos.New(clk, dcos.Params{Agents: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddApp(dcos.AppSpec{ID: "/arangodb/coordinator", Instances: 2, CPUs: 1, MemMB: 2048}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for range 4 {
+		d.Step(clk.Advance(15 * time.Second))
+	}
+	c := arango.NewCluster("sim", clk, arango.Params{CPUs: 1})
+	var tasks []Task
+	for i, st := range d.Tasks("/arangodb/coordinator") {
+		tasks = append(tasks, Task{ID: st.ID, AgentID: st.AgentID, Host: st.Host, Ports: st.Ports})
+		id := c.ServerUp(arango.Coordinator, st.ID, fmt.Sprintf("tcp://%s:%d", st.Host, st.Ports[0]))
+		c.SetLoad(id, arango.Load{RequestsPerSecond: 100, CPUFraction: 0.3, MemRSSBytes: 1 << 30})
+		if i == 0 {
+			d.SetTaskUsage(st.ID, 0.6, 1<<30) // Mesos sees this one
+		}
+	}
+	c.Step(clk.Now())
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+
+	var log errLog
+	m := NewMesos(&http.Client{}, d.MesosURL(), clk, MesosOptions{})
+	col := NewCollector(CollectorConfig{ArangoDB: NewArangoDB(srv.Client(), srv.URL, clk, ArangoDBOptions{}), Mesos: m, OnError: log.on})
+	req := Request{Tasks: map[string][]Task{RoleCoordinators: tasks}, Signals: map[string][]string{RoleCoordinators: {SignalCPU, SignalRequests}}}
+	col.Observe(context.Background(), req)
+	clk.Advance(15 * time.Second)
+	d.Step(clk.Now())
+	c.Step(clk.Now())
+	ob := col.Observe(context.Background(), req)
+	cpu := ob.Roles[RoleCoordinators][SignalCPU]
+	// Both tasks have Mesos statistics (the second one idle at 0).
+	if cpu.Missing != 0 || len(cpu.Values) != 2 || !near(cpu.Values[0], 0.6) || cpu.Values[1] != 0 {
+		t.Errorf("cpu %+v", cpu)
+	}
+	rps := ob.Roles[RoleCoordinators][SignalRequests]
+	if rps.Missing != 0 || len(rps.Values) != 2 || !near(rps.Values[0], 100) {
+		t.Errorf("rps %+v", rps)
+	}
+	if !ob.CapacityOK || len(log.errs) != 0 {
+		t.Errorf("capacity %v errors %v", ob.CapacityOK, log.errs)
+	}
+
+	// Without Mesos the CPU comes from ArangoDB through the endpoint link.
+	col = NewCollector(CollectorConfig{ArangoDB: NewArangoDB(srv.Client(), srv.URL, clk, ArangoDBOptions{})})
+	col.Observe(context.Background(), req)
+	clk.Advance(15 * time.Second)
+	c.Step(clk.Now())
+	ob = col.Observe(context.Background(), req)
+	cpu = ob.Roles[RoleCoordinators][SignalCPU]
+	if cpu.Missing != 0 || len(cpu.Values) != 2 || !near(cpu.Values[0], 0.3) || cpu.IDs[0] != tasks[0].ID {
+		t.Errorf("fallback cpu %+v", cpu)
 	}
 }

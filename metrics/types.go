@@ -75,7 +75,7 @@ func (e *StatusError) Unwrap() error { return ErrHTTPStatus }
 // policy.MetricValue field by field.
 type Series struct {
 	Values    []float64
-	IDs       []string // same order as Values
+	IDs       []string // same order as Values: Marathon task ids for cpu/memory when tasks are known, else ArangoDB server ids
 	Missing   int      // instances whose value could not be computed
 	Reason    string   // why values are missing (first reasons, joined)
 	Aggregate bool     // Values holds one role-wide value (PromQL), not per-instance values
