@@ -147,7 +147,8 @@ type RoleState struct {
 	Target, Running, Healthy, Staged int
 }
 
-// ClusterState is the load model's view of one cluster after the last Step.
+// ClusterState is the view of one cluster: Marathon's instance counters and
+// the load model's results.
 type ClusterState struct {
 	Name                          string
 	At                            time.Time
@@ -477,14 +478,24 @@ func (w *World) Run(ctx context.Context) {
 	}
 }
 
-// State returns a cluster's state after the last Step (zero if unknown).
+// State returns a cluster's state (zero if unknown): the load model's
+// figures as of the last Step, the roles' Marathon counters as of now, so
+// a scale made since the last Step already shows in Target.
 func (w *World) State(cluster string) ClusterState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if c, ok := w.clusters[cluster]; ok {
-		return c.state
+	c, ok := w.clusters[cluster]
+	if !ok {
+		return ClusterState{}
 	}
-	return ClusterState{}
+	st := c.state
+	if a, ok := w.dc.AppStatus(CoordinatorApp(cluster)); ok {
+		st.Coordinators = roleState(a)
+	}
+	if a, ok := w.dc.AppStatus(DBServerApp(cluster)); ok {
+		st.DBServers = roleState(a)
+	}
+	return st
 }
 
 // Losses returns every cluster's shard losses, in time order.

@@ -423,3 +423,13 @@ type stepClock struct {
 
 func (c *stepClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *stepClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+func TestStateShowsScaleBeforeNextStep(t *testing.T) {
+	w, _ := newWorld(t, Params{}, prodSpec(nil))
+	if _, err := w.Marathon().Scale(CoordinatorApp("prod"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.State("prod").Coordinators; st.Target != 5 || st.Healthy != 2 {
+		t.Fatalf("coordinators %+v", st)
+	}
+}
