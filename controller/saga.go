@@ -598,3 +598,30 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 	c.ManualPin = n
 	cl.log.Info("manual count set in ArangoDB; holding it", "role", string(w.role), "count", n, "until", ob.now.Add(hold))
 }
+
+// Pin holds a role of a cluster at n until the given time, exactly as a
+// count set in ArangoDB's web UI would: clamped to the policy's min and max,
+// and a DB-server scale-down still goes through the clean-out saga.
+// `arangoscale scale` uses it.
+func (c *Controller) Pin(cluster string, r policy.Role, n int, until time.Time) error {
+	c.mu.Lock()
+	cl, ok := c.clusters[cluster]
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no cluster %q in the policy", cluster)
+	}
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if _, ok := cl.workers[r]; !ok {
+		return fmt.Errorf("cluster %q has no %s policy", cluster, r)
+	}
+	if cl.saga.manual == nil {
+		cl.saga.manual = map[policy.Role]manualPin{}
+	}
+	if cl.saga.written == nil {
+		cl.saga.written = map[policy.Role]int{}
+	}
+	cl.saga.manual[r] = manualPin{count: n, until: until}
+	cl.saga.written[r] = n
+	return nil
+}

@@ -15,5 +15,4 @@ func notYet(name string) func([]string, io.Writer, io.Writer) int {
 
 var (
 	cmdSimulate = notYet("simulate")
-	cmdScale    = notYet("scale")
 )
