@@ -29,7 +29,7 @@ func TestExampleValidates(t *testing.T) {
 				t.Errorf("%s AppID(%s) = %q, want %q", c.Name, r, got, want)
 			}
 		}
-		want := "http://coordinator.arangodb-" + c.Name + ".l4lb.thisdcos.directory:8529"
+		want := "http://arangodb-" + c.Name + "-coordinator.marathon.l4lb.thisdcos.directory:8529"
 		if !reflect.DeepEqual(c.ArangoDB.Endpoints, []string{want}) {
 			t.Errorf("%s endpoints = %v, want [%s]", c.Name, c.ArangoDB.Endpoints, want)
 		}
