@@ -54,9 +54,12 @@ type histogram struct {
 // checked as follows. An empty body is an error. A body without a final
 // newline may have its last line cut anywhere, even inside the value ("12"
 // of "1234"), so that line is dropped and its family is treated as absent
-// (its signals become missing, never a wrong number); the rest is used. A histogram without its +Inf
-// bucket and _count line is incomplete and gives no latency. A family cut
-// off entirely is simply absent.
+// (its signals become missing, never a wrong number); the rest is used.
+// (Real bodies may lack the final newline: the DataDog capture does.) A
+// histogram without its +Inf bucket and _count line is incomplete and gives
+// no latency. A family cut off entirely is simply absent. Not detected: a
+// cut at a line boundary inside a family with several label sets (the
+// signals' families have one per server).
 func parseArangoMetrics(body []byte) (*arangoSample, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("metrics body: empty: %w", ErrTruncated)
@@ -177,7 +180,7 @@ func selectFamilies(body []byte) ([]byte, []int, error) {
 				return nil, nil, fmt.Errorf("metrics body line %d: %w: not a sample line: %q", n, ErrBadBody, clip(t, 60))
 			}
 			sawSample = true
-			end := bytes.IndexAny(t, "{ \t")
+			end := bytes.IndexAny(t, "{} \t")
 			fam = t[:end]
 			if base, ok := bytes.CutSuffix(fam, []byte("_bucket")); ok && string(base) == mRequestTime {
 				fam = base
@@ -307,7 +310,7 @@ func familyOfLine(line []byte) string {
 	return name
 }
 
-// p95 returns the 0.95 quantile of the observations between two cumulative
+// deltaQuantile returns the q quantile of the observations between two cumulative
 // histograms, interpolating linearly inside the bucket as Prometheus'
 // histogram_quantile does; in the +Inf bucket it answers the largest finite
 // bound.
