@@ -55,6 +55,14 @@ func (c *Controller) newCluster(pc *policy.Cluster) (*cluster, error) {
 		return nil, fmt.Errorf("connector returned no metrics observer")
 	}
 	cl.clients = clients
+	// Series that exist from the start make rate() and increase() see the
+	// first event, and let alerts refer to them before anything happened.
+	for _, src := range []string{"arangodb", "mesos", "marathon", "prometheus"} {
+		c.metrics.sourceErrors.WithLabelValues(pc.Name, src)
+	}
+	for _, res := range []string{"started", "finished", "failed"} {
+		c.metrics.cleanouts.WithLabelValues(pc.Name, res)
+	}
 	return cl, nil
 }
 
@@ -65,6 +73,7 @@ func (cl *cluster) setPolicy(pc *policy.Cluster) {
 	defer cl.mu.Unlock()
 	cl.pol = pc
 	cl.iv.Store(int64(cl.intervalLocked()))
+	cl.ctl.metrics.interval.WithLabelValues(cl.name).Set(cl.intervalLocked().Seconds())
 	for _, r := range roles {
 		rp, ok := pc.Roles[r]
 		if !ok {

@@ -35,6 +35,7 @@ type promMetrics struct {
 	dryRun           prometheus.Gauge
 	failedWithShards *prometheus.GaugeVec
 	removedServers   *prometheus.CounterVec
+	interval         *prometheus.GaugeVec
 }
 
 func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetrics {
@@ -106,6 +107,10 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 			Help: "Stale FAILED servers removed from ArangoDB's health list, by role.",
 		}, []string{"cluster", "role"}),
 	}
+	m.interval = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_reconcile_interval_seconds",
+		Help: "The reconcile interval in force for a cluster (alerts compare staleness with it).",
+	}, []string{"cluster"})
 	build := f.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "arangoscale_build_info",
 		Help: "Build information; the value is always 1.",
@@ -121,7 +126,7 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	l := prometheus.Labels{"cluster": cluster}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.instances, m.signalValue, m.signalTarget, m.blocked, m.sagaStep,
-		m.lastReconcile, m.failedWithShards,
+		m.lastReconcile, m.failedWithShards, m.interval,
 	} {
 		v.DeletePartialMatch(l)
 	}

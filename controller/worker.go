@@ -108,6 +108,11 @@ func newWorker(cl *cluster, r policy.Role) *worker {
 	b.Reset()
 	w.bo = b
 	w.st = RoleStatus{Role: string(r), Direction: "none"}
+	for _, d := range []string{"up", "down"} {
+		for _, res := range []string{"success", "failed", "dry_run"} {
+			cl.ctl.metrics.actions.WithLabelValues(cl.name, string(r), d, res)
+		}
+	}
 	return w
 }
 

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// contract is DESIGN.md "Metrics" plus arangoscale_failed_servers_with_shards.
+// contract is DESIGN.md "Metrics" plus arangoscale_failed_servers_with_shards
+// and arangoscale_reconcile_interval_seconds.
 var contract = []string{
 	"arangoscale_build_info",
 	"arangoscale_instances",
@@ -25,6 +26,7 @@ var contract = []string{
 	"arangoscale_config_last_reload_success_timestamp_seconds",
 	"arangoscale_dry_run",
 	"arangoscale_failed_servers_with_shards",
+	"arangoscale_reconcile_interval_seconds",
 }
 
 // inContract reports whether a series name belongs to a contract metric
