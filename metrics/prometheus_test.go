@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -29,7 +30,10 @@ var promAnswers = map[string]struct {
 }
 
 func newFakePrometheus(t testing.TB) (*httptest.Server, *[]string) {
-	var times []string
+	var (
+		mu    sync.Mutex
+		times []string
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v1/query" {
 			http.NotFound(w, r)
@@ -39,7 +43,9 @@ func newFakePrometheus(t testing.TB) (*httptest.Server, *[]string) {
 			http.Error(w, err.Error(), 400)
 			return
 		}
+		mu.Lock()
 		times = append(times, r.Form.Get("time"))
+		mu.Unlock()
 		a, ok := promAnswers[r.Form.Get("query")]
 		if !ok {
 			a = promAnswers["empty"]
