@@ -132,7 +132,7 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/_admin/cluster/rebalance/execute":
 		c.handleRebalanceExecute(w, r)
 	case strings.HasPrefix(path, "/_admin/cluster/"):
-		c.handleAdminCluster(w, r, strings.TrimPrefix(path, "/_admin/cluster/"))
+		c.handleAdminCluster(w, r, db, strings.TrimPrefix(path, "/_admin/cluster/"))
 	default:
 		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "unknown path '"+path+"'")
 	}
@@ -220,7 +220,7 @@ func (c *Cluster) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200, "endpoints": eps})
 }
 
-func (c *Cluster) handleAdminCluster(w http.ResponseWriter, r *http.Request, cmd string) {
+func (c *Cluster) handleAdminCluster(w http.ResponseWriter, r *http.Request, db, cmd string) {
 	switch cmd {
 	case "health":
 		c.handleHealth(w, r)
@@ -235,7 +235,7 @@ func (c *Cluster) handleAdminCluster(w http.ResponseWriter, r *http.Request, cmd
 	case "rebalance":
 		c.handleRebalance(w, r)
 	case "shardDistribution":
-		c.handleShardDistribution(w, r)
+		c.handleShardDistribution(w, r, db)
 	default:
 		// RestAdminClusterHandler answers unknown commands this way.
 		writeErr(w, http.StatusBadRequest, errNumHTTPBadParameter, "invalid command '"+cmd+"'")
@@ -510,8 +510,10 @@ func (c *Cluster) handleRemoveServer(w http.ResponseWriter, r *http.Request) {
 
 // shardDistribution follows "GET /_admin/cluster/shardDistribution" (HTTP
 // API: Cluster, 3.11): servers by short name (the reporter's aliases);
-// Current lists only in-sync replicas.
-func (c *Cluster) handleShardDistribution(w http.ResponseWriter, r *http.Request) {
+// Current lists only in-sync replicas. Like arangod
+// (getDistributionForDatabase), only the collections of the database in
+// the path are listed.
+func (c *Cluster) handleShardDistribution(w http.ResponseWriter, r *http.Request, db string) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w)
 		return
@@ -525,6 +527,9 @@ func (c *Cluster) handleShardDistribution(w http.ResponseWriter, r *http.Request
 	}
 	results := map[string]any{}
 	for _, col := range c.colls {
+		if col.spec.Database != db {
+			continue
+		}
 		plan, cur := map[string]any{}, map[string]any{}
 		for _, sh := range col.shards {
 			var pf []string
