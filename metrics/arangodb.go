@@ -116,9 +116,20 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 	}
 	var targets []Server
 	for _, s := range servers {
-		if s.Role == "COORDINATOR" || s.Role == "DBSERVER" {
-			targets = append(targets, s)
+		if s.Role != "COORDINATOR" && s.Role != "DBSERVER" {
+			continue
 		}
+		if s.Status == "FAILED" {
+			// Gone (or being removed after a scale-down): not asked, so
+			// not a source error every interval until removeServer.
+			miss := make(map[string]string, len(arangoSignals))
+			for _, sig := range arangoSignals {
+				miss[sig] = "server is FAILED"
+			}
+			snap.Missing[s.ID] = miss
+			continue
+		}
+		targets = append(targets, s)
 	}
 	results := make([]result, len(targets))
 	sem := make(chan struct{}, a.opts.Parallel)

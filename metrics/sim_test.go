@@ -71,7 +71,7 @@ func TestSimArangoCluster(t *testing.T) {
 	// A DB server whose task is gone: BAD, not answering → only its
 	// signals are missing.
 	c.ServerDown("dbs.t2")
-	clk.Advance(15 * time.Second)
+	clk.Advance(5 * time.Second) // BAD, not yet FAILED
 	c.Step(clk.Now())
 	s3, err := a.Scrape(context.Background())
 	if err != nil {
@@ -79,6 +79,17 @@ func TestSimArangoCluster(t *testing.T) {
 	}
 	if len(s3.Errors) != 1 || len(s3.Signals[dbs2]) != 0 || len(s3.Signals[dbs1]) == 0 {
 		t.Errorf("after ServerDown: errors %v signals %v", s3.Errors, s3.Signals)
+	}
+
+	// Once FAILED it is no longer asked: missing, but not an error.
+	clk.Advance(time.Minute)
+	c.Step(clk.Now())
+	s4, err := a.Scrape(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s4.Errors) != 0 || s4.Missing[dbs2][SignalCPU] != "server is FAILED" {
+		t.Errorf("after FAILED: errors %v missing %v", s4.Errors, s4.Missing[dbs2])
 	}
 }
 
