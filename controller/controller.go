@@ -159,6 +159,20 @@ func (c *Controller) SetPolicy(p *policy.Config) error {
 	return nil
 }
 
+// SyncReloadStatus copies the outcome of the latest policy reload (from
+// Config.ReloadStatus) into the reload metrics. Step calls it; so does
+// whoever triggers a reload and wants the metrics right away.
+func (c *Controller) SyncReloadStatus() {
+	if c.cfg.ReloadStatus == nil {
+		return
+	}
+	ok, at := c.cfg.ReloadStatus()
+	c.metrics.reloadOK.Set(b2f(ok))
+	if !at.IsZero() {
+		c.metrics.reloadTimestamp.Set(float64(at.UnixNano()) / 1e9)
+	}
+}
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -183,13 +197,7 @@ func (c *Controller) ReloadResult(ok bool) {
 func (c *Controller) Step(ctx context.Context, wait bool) {
 	now := c.cfg.Clock.Now()
 	c.lastLoop.Store(now.UnixNano())
-	if c.cfg.ReloadStatus != nil {
-		ok, at := c.cfg.ReloadStatus()
-		c.metrics.reloadOK.Set(b2f(ok))
-		if !at.IsZero() {
-			c.metrics.reloadTimestamp.Set(float64(at.UnixNano()) / 1e9)
-		}
-	}
+	c.SyncReloadStatus()
 	c.mu.Lock()
 	due := make([]*cluster, 0, len(c.order))
 	for _, name := range c.order {

@@ -30,6 +30,18 @@ func cmdRun(args []string, _, stderr io.Writer) int {
 		_ = config.Usage(stderr)
 		return 2
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return runController(ctx, stderr, runHooks{})
+}
+
+// runHooks let tests follow a running controller without sleeping.
+type runHooks struct {
+	listening func(addr string)      // the HTTP server is up
+	policy    func(p *policy.Config) // a new policy is in force
+}
+
+func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 	cfg, err := config.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
@@ -46,8 +58,6 @@ func cmdRun(args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	logger := cfg.Logger(stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 
 	base := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -111,13 +121,19 @@ func cmdRun(args []string, _, stderr io.Writer) int {
 	rl.OnChange(func(_, p *policy.Config) {
 		if err := ctl.SetPolicy(p); err != nil {
 			logger.Error("new policy could not be applied; the previous one stays", "error", err)
+			return
+		}
+		if hooks.policy != nil {
+			hooks.policy(p)
 		}
 	})
 	reloadNow := func(ctx context.Context) error {
 		_, err := rl.Reload(ctx)
+		ctl.SyncReloadStatus()
 		return err
 	}
-	return serve(ctx, logger, ctl, cfg.Listen, controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken},
+	ctl.SyncReloadStatus()
+	return serve(ctx, logger, ctl, cfg.Listen, controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken}, hooks.listening,
 		func(ctx context.Context) {
 			go func() {
 				if err := rl.Watch(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -131,7 +147,8 @@ func cmdRun(args []string, _, stderr io.Writer) int {
 
 // serve runs loop with the HTTP endpoints up, and shuts both down
 // gracefully when ctx ends: the in-flight reconcile finishes first.
-func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller, listen string, o controller.HTTPOptions, loop func(context.Context)) int {
+func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller, listen string, o controller.HTTPOptions,
+	listening func(string), loop func(context.Context)) int {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		logger.Error("cannot listen", "listen", listen, "error", err)
@@ -144,6 +161,9 @@ func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller,
 		}
 	}()
 	logger.Info("arangoscale started", "listen", ln.Addr().String(), "version", version)
+	if listening != nil {
+		listening(ln.Addr().String())
+	}
 	loop(ctx)
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,4 +79,16 @@ func TestManualScaleDBServersSafely(t *testing.T) {
 	if !strings.Contains(out.String(), "outside 3..8: scaling to 3") {
 		t.Errorf("a count under min must be clamped and said so:\n%s", out.String())
 	}
+}
+
+// syncWriter serialises writes from the controller's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
