@@ -65,7 +65,15 @@ type Params struct {
 	// DCOS configures Marathon + Mesos; Arango every ArangoDB cluster.
 	DCOS   dcos.Params
 	Arango arango.Params
+	// Wrap, when set, wraps every listener's handler (fault injection,
+	// request recording). service is "marathon", "mesos", "agent:<i>" or
+	// ArangoService(cluster). It is also DCOS.Wrap unless that is set.
+	Wrap func(service string, h http.Handler) http.Handler
 }
+
+// ArangoService is the Params.Wrap service name of a cluster's ArangoDB
+// coordinator endpoint.
+func ArangoService(cluster string) string { return "arangodb:" + cluster }
 
 // DefaultParams returns the documented defaults.
 func DefaultParams() Params {
@@ -218,6 +226,9 @@ func NewWorld(clk clock.Clock, p Params, clusters ...ClusterSpec) (*World, error
 	if err != nil {
 		return nil, err
 	}
+	if p.DCOS.Wrap == nil {
+		p.DCOS.Wrap = p.Wrap
+	}
 	dc, err := dcos.New(clk, p.DCOS)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
@@ -338,7 +349,11 @@ func (w *World) Start() error {
 			return fmt.Errorf("sim: cluster %q: listen: %w", name, err)
 		}
 		c.ln = ln
-		c.srv = &http.Server{Handler: c.ac.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		var h http.Handler = c.ac.Handler()
+		if w.p.Wrap != nil {
+			h = w.p.Wrap(ArangoService(name), h)
+		}
+		c.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = c.srv.Serve(ln) }()
 	}
 	return nil
@@ -505,6 +520,19 @@ func (w *World) Losses() []arango.Loss {
 	var out []arango.Loss
 	for _, name := range w.names {
 		out = append(out, w.clusters[name].ac.Losses()...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+// Incidents returns every cluster's incidents (DB servers that went down
+// still holding shards or being cleaned out), in time order.
+func (w *World) Incidents() []arango.Incident {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []arango.Incident
+	for _, name := range w.names {
+		out = append(out, w.clusters[name].ac.Incidents()...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out

@@ -225,6 +225,10 @@ type Cluster struct {
 	nDone   int           // Finished and Failed jobs in jobs
 	losses  []Loss
 
+	incidents     []Incident
+	cleanOutFault CleanOutFault
+	reportedBad   map[string]bool // servers health reports BAD (a fault)
+
 	// agency Target/CleanedServers: servers that get no new replicas
 	cleaned []string
 	// agency Target/NumberOfCoordinators and NumberOfDBServers; nil = unset
@@ -304,6 +308,7 @@ func (c *Cluster) ServerDown(taskID string) {
 		if s.taskID != taskID || s.status != StatusGood {
 			continue
 		}
+		c.noteDownLocked(s, now)
 		s.status = StatusBad
 		s.downAt = now
 		for _, col := range c.colls {

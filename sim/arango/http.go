@@ -269,8 +269,14 @@ func (c *Cluster) handleHealth(w http.ResponseWriter, r *http.Request) {
 	for _, s := range c.servers {
 		acked := now
 		sync := "SERVING"
-		if s.status != StatusGood {
-			acked = s.downAt
+		status := s.status
+		if status == StatusGood && c.reportedBad[s.id] {
+			status = StatusBad
+		}
+		if status != StatusGood {
+			if !s.downAt.IsZero() {
+				acked = s.downAt // only reported BAD: no downAt, acked now
+			}
 			sync = "UNKNOWN"
 		}
 		host := s.endpoint
@@ -281,7 +287,7 @@ func (c *Cluster) handleHealth(w http.ResponseWriter, r *http.Request) {
 			"Endpoint":      s.endpoint,
 			"Role":          roleName(s.role),
 			"ShortName":     s.shortName,
-			"Status":        s.status,
+			"Status":        status,
 			"SyncStatus":    sync,
 			"CanBeDeleted":  s.status == StatusFailed && counts[s.id] == 0,
 			"Version":       c.p.Version,

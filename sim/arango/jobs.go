@@ -207,7 +207,15 @@ func (c *Cluster) startMoveShardLocked(j *job, now time.Time) {
 // seconds on pending moves, oldest job first.
 func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
 	for _, j := range c.active {
-		if j.status != JobToDo {
+		if j.typ != "cleanOutServer" || (j.status != JobToDo && j.status != JobPending) {
+			continue
+		}
+		if c.cleanOutFault == CleanOutFail {
+			j.fail(now, "could not find a server for shard replicas of "+j.server)
+		}
+	}
+	for _, j := range c.active {
+		if j.status != JobToDo || (j.typ == "cleanOutServer" && c.cleanOutFault == CleanOutStuck) {
 			continue
 		}
 		if j.typ == "cleanOutServer" {
@@ -219,7 +227,7 @@ func (c *Cluster) progressJobsLocked(now time.Time, dt float64) {
 	defer c.compactJobsLocked()
 	budget := dt * c.p.CleanOutBytesPerSecond
 	for _, j := range c.active {
-		if j.status != JobPending {
+		if j.status != JobPending || (j.typ == "cleanOutServer" && c.cleanOutFault == CleanOutStuck) {
 			continue
 		}
 		for _, m := range j.moves {

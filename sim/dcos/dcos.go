@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -70,6 +71,10 @@ type Params struct {
 	// ServiceAccounts maps a service account uid to the public key that
 	// verifies its RS256 login token at POST /acs/api/v1/auth/login.
 	ServiceAccounts map[string]*rsa.PublicKey
+	// Wrap, when set, wraps every listener's handler (fault injection,
+	// request recording); service is ServiceMarathon, ServiceMesos or
+	// AgentService(i).
+	Wrap func(service string, h http.Handler) http.Handler
 }
 
 // DefaultParams returns the documented defaults.
@@ -188,6 +193,8 @@ type task struct {
 	stagedAt    time.Time
 	startedAt   time.Time
 	healthyAt   time.Time
+	healthFrom  time.Time // health checks count from here (after a fault)
+	unhealthy   bool      // failing its health checks (a fault)
 	version     time.Time
 	cpuFrac     float64
 	memRSS      int64
@@ -276,6 +283,7 @@ type Cluster struct {
 	events      []event
 	nextSvcPort int
 	counters    struct{ failed, killed int }
+	faults      faults
 
 	marathonSrv *server
 	masterSrv   *server
@@ -628,8 +636,13 @@ func (c *Cluster) Step(now time.Time) {
 			if !t.running() && !t.stagedAt.Add(c.p.StagingDelay).After(now) {
 				t.startedAt = t.stagedAt.Add(c.p.StagingDelay)
 			}
-			if t.running() && !t.healthy() && !t.startedAt.Add(c.p.HealthDelay).After(now) {
-				t.healthyAt = t.startedAt.Add(c.p.HealthDelay)
+			c.applyHealthFaultLocked(t, now)
+			checksFrom := t.startedAt
+			if t.healthFrom.After(checksFrom) {
+				checksFrom = t.healthFrom
+			}
+			if t.running() && !t.healthy() && !t.unhealthy && !checksFrom.Add(c.p.HealthDelay).After(now) {
+				t.healthyAt = checksFrom.Add(c.p.HealthDelay)
 				c.events = append(c.events, event{healthy: true, appID: a.spec.ID, task: t.snapshot()})
 			}
 			if t.running() {
@@ -649,7 +662,7 @@ func (c *Cluster) Step(now time.Time) {
 	for id, d := range c.deployments {
 		done := true
 		for _, a := range d.apps {
-			done = done && a.converged()
+			done = done && a.converged() && !c.faults.stuckApps[a.spec.ID]
 		}
 		if done {
 			for _, a := range d.apps {

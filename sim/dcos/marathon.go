@@ -174,6 +174,9 @@ func (c *Cluster) serveMarathon(w http.ResponseWriter, r *http.Request) {
 func (c *Cluster) marathonHostPort() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.faults.leader != "" {
+		return c.faults.leader
+	}
 	if c.marathonSrv != nil {
 		return c.marathonSrv.ln.Addr().String()
 	}

@@ -64,10 +64,10 @@ func (c *Cluster) Start() error {
 		return s
 	}
 	agents := make([]*server, len(c.agents))
-	m := add(c.MarathonHandler())
-	ms := add(c.MesosHandler())
+	m := add(c.wrap(ServiceMarathon, c.MarathonHandler()))
+	ms := add(c.wrap(ServiceMesos, c.MesosHandler()))
 	for i := range c.agents {
-		agents[i] = add(c.AgentHandler(i))
+		agents[i] = add(c.wrap(AgentService(i), c.AgentHandler(i)))
 	}
 	if err != nil {
 		for _, s := range srvs {
@@ -390,7 +390,7 @@ func (c *Cluster) serveStatistics(w http.ResponseWriter, ag *agent) {
 	for _, id := range c.sortedAppIDs() {
 		a := c.apps[id]
 		for _, t := range a.tasks {
-			if t.agent != ag || !t.running() {
+			if t.agent != ag || !t.running() || c.faults.hiddenStats[t.id] {
 				continue
 			}
 			out = append(out, executorStats{

@@ -1,0 +1,90 @@
+package arango
+
+import "time"
+
+// Fault hooks for a fault injector (package sim/fault), and the record of
+// incidents the invariant checker reads. HTTP-level faults (a coordinator
+// answering 503, removeServer answering 412) are done by wrapping the
+// handler; these change the model.
+
+// CleanOutFault makes clean-out jobs misbehave.
+type CleanOutFault int
+
+// The clean-out faults.
+const (
+	CleanOutNormal CleanOutFault = iota
+	// CleanOutFail fails every ToDo or Pending cleanOutServer job at the
+	// next Step, as supervision does when it finds no place for a shard.
+	CleanOutFail
+	// CleanOutStuck leaves cleanOutServer jobs where they are: ToDo jobs
+	// are not started and Pending ones move no data.
+	CleanOutStuck
+)
+
+// Incident records a DB server that went down while it still held shard
+// replicas or while a clean-out of it had not Finished: the kill of a
+// server before its data was moved off. A shard may still survive it on
+// other replicas (so it is not a Loss), but an operator must know.
+type Incident struct {
+	At                        time.Time
+	Server, ShortName, TaskID string
+	Replicas                  int    // shard replicas it held
+	CleanOut                  string // status of its latest clean-out job ("" if none)
+}
+
+// SetCleanOutFault switches the clean-out fault mode.
+func (c *Cluster) SetCleanOutFault(f CleanOutFault) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cleanOutFault = f
+}
+
+// SetReportedBad makes /_admin/cluster/health report a GOOD server as BAD
+// while on (missed heartbeats: health flapping). The model is unchanged:
+// its shards stay in sync.
+func (c *Cluster) SetReportedBad(serverID string, on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if on {
+		if c.reportedBad == nil {
+			c.reportedBad = map[string]bool{}
+		}
+		c.reportedBad[serverID] = true
+		return
+	}
+	delete(c.reportedBad, serverID)
+}
+
+// Incidents returns the incidents so far, in time order.
+func (c *Cluster) Incidents() []Incident {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Incident(nil), c.incidents...)
+}
+
+// latestCleanOutLocked returns the status of the newest cleanOutServer job
+// of a server ("" if none is retained).
+func (c *Cluster) latestCleanOutLocked(serverID string) string {
+	for i := len(c.jobs) - 1; i >= 0; i-- {
+		if j := c.jobs[i]; j.typ == "cleanOutServer" && j.server == serverID {
+			return j.status
+		}
+	}
+	return ""
+}
+
+// noteDownLocked records an incident when a DB server going down still
+// holds replicas or is being cleaned out. Called before its replicas are
+// marked out of sync.
+func (c *Cluster) noteDownLocked(s *server, now time.Time) {
+	if s.role != DBServer {
+		return
+	}
+	counts, _, _ := c.placementLocked()
+	job := c.latestCleanOutLocked(s.id)
+	if counts[s.id] == 0 && job != JobToDo && job != JobPending {
+		return
+	}
+	c.incidents = append(c.incidents, Incident{At: now, Server: s.id, ShortName: s.shortName, TaskID: s.taskID,
+		Replicas: counts[s.id], CleanOut: job})
+}
