@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -135,13 +136,15 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 	ctl.SyncReloadStatus()
 	return serve(ctx, logger, ctl, cfg.Listen, controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken}, hooks.listening,
 		func(ctx context.Context) {
-			go func() {
+			var wg sync.WaitGroup
+			wg.Go(func() {
 				if err := rl.Watch(ctx); err != nil && !errors.Is(err, context.Canceled) {
 					logger.Error("policy watch stopped", "error", err)
 				}
-			}()
-			go reloadOnHUP(ctx, logger, reloadNow)
+			})
+			wg.Go(func() { reloadOnHUP(ctx, logger, reloadNow) })
 			ctl.Run(ctx)
+			wg.Wait() // a reload in flight finishes before we report stopped
 		})
 }
 

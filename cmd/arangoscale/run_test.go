@@ -72,9 +72,9 @@ func TestRunReloadTriggers(t *testing.T) {
 	policies := make(chan *policy.Config, 8)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var logs bytes.Buffer
+	logs := &syncWriter{w: &bytes.Buffer{}}
 	go func() {
-		done <- runController(ctx, &syncWriter{w: &logs}, runHooks{
+		done <- runController(ctx, logs, runHooks{
 			listening: func(a string) { addrc <- a },
 			policy:    func(p *policy.Config) { policies <- p },
 		})

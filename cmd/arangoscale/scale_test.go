@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -85,6 +86,12 @@ func TestManualScaleDBServersSafely(t *testing.T) {
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprint(s.w)
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
