@@ -47,6 +47,7 @@ func (c *Controller) newCluster(pc *policy.Cluster) (*cluster, error) {
 		log:     c.log.With("cluster", pc.Name),
 		workers: map[policy.Role]*worker{},
 	}
+	cl.saga.status.Step = StepIdle
 	clients, err := c.cfg.Connect(pc, cl.sourceError)
 	if err != nil {
 		return nil, err

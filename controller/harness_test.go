@@ -47,8 +47,9 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         stabilization: {up: 0s, down: 2m}
         cooldown: {up: 1m, down: 3m}
         paused: {{.Paused}}
+        manual_hold: 10m
       dbservers:
-        min: 3
+        min: {{.DBMin}}
         max: 6
         metrics:
           - signal: cpu_utilization
@@ -127,6 +128,7 @@ type harness struct {
 type harnessOpts struct {
 	dryRun bool
 	paused bool
+	dbMin  int // default 3
 	params *sim.Params
 	spec   *sim.ClusterSpec
 }
@@ -186,7 +188,11 @@ func (h *harness) start(o harnessOpts) {
 		h.t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"), "Paused": o.paused}); err != nil {
+	dbMin := o.dbMin
+	if dbMin == 0 {
+		dbMin = 3
+	}
+	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"), "Paused": o.paused, "DBMin": dbMin}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", buf.Bytes())
