@@ -119,12 +119,12 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 		if s.Role != "COORDINATOR" && s.Role != "DBSERVER" {
 			continue
 		}
-		if s.Status == "FAILED" {
-			// Gone (or being removed after a scale-down): not asked, so
-			// not a source error every interval until removeServer.
+		if s.Status == "FAILED" || s.Status == "BAD" {
+			// Down, or gone after a scale-down and waiting for
+			// removeServer: not asked, so not a source error every interval.
 			miss := make(map[string]string, len(arangoSignals))
 			for _, sig := range arangoSignals {
-				miss[sig] = "server is FAILED"
+				miss[sig] = "server is " + s.Status
 			}
 			snap.Missing[s.ID] = miss
 			continue

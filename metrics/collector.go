@@ -249,9 +249,10 @@ func (a *assembly) index() {
 	}
 	for _, s := range a.snap.Servers {
 		r := roleOf(s.Role)
-		if r == "" || s.Status == "FAILED" {
-			// A FAILED member is gone (or being removed); it is not an
-			// instance whose signals are missing.
+		if r == "" || s.Status == "FAILED" || s.Status == "BAD" {
+			// A BAD or FAILED member is down, or gone after a scale-down
+			// and waiting for removeServer; it serves nothing, so it is not
+			// an instance whose signals are missing.
 			continue
 		}
 		a.byRole[r] = append(a.byRole[r], s)

@@ -68,8 +68,8 @@ func TestSimArangoCluster(t *testing.T) {
 		}
 	}
 
-	// A DB server whose task is gone: BAD, not answering → only its
-	// signals are missing.
+	// A DB server whose task is gone: BAD → not asked (it would not
+	// answer), only its signals are missing, no source error.
 	c.ServerDown("dbs.t2")
 	clk.Advance(5 * time.Second) // BAD, not yet FAILED
 	c.Step(clk.Now())
@@ -77,7 +77,7 @@ func TestSimArangoCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s3.Errors) != 1 || len(s3.Signals[dbs2]) != 0 || len(s3.Signals[dbs1]) == 0 {
+	if len(s3.Errors) != 0 || len(s3.Signals[dbs2]) != 0 || len(s3.Signals[dbs1]) == 0 || s3.Missing[dbs2][SignalCPU] != "server is BAD" {
 		t.Errorf("after ServerDown: errors %v signals %v", s3.Errors, s3.Signals)
 	}
 
