@@ -255,7 +255,9 @@ func (r *demoReport) print(out io.Writer, ctl *controller.Controller, lost int) 
 	fmt.Fprintln(out, "report")
 	var parts []string
 	for k, v := range actions {
-		parts = append(parts, fmt.Sprintf("%s: %d", k, v))
+		if v > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", k, v))
+		}
 	}
 	if len(parts) == 0 {
 		parts = []string{"none"}
