@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arangoscale/arangoscale/sim"
+	"github.com/arangoscale/arangoscale/simulate"
+)
+
+// multiFlag collects a repeated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// cmdSimulate replays traces in virtual time against a policy (the real
+// controller over HTTP to the emulated world) and the baselines, printing
+// a Markdown table and writing CSV and PNG to --out.
+func cmdSimulate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var traces multiFlag
+	fs.Var(&traces, "trace", "trace CSV \"t_seconds,rps\" (repeatable; default: the embedded World Cup 98 day)")
+	policyFile := fs.String("policy", "", "policy YAML (required)")
+	cluster := fs.String("cluster", "", "cluster of the policy to simulate (default: the first)")
+	baselines := fs.String("baselines", strings.Join(simulate.Baselines(), ","), "baselines to compare, comma separated (\"\" for none)")
+	out := fs.String("out", "", "directory for results.csv and one PNG per trace (none when empty)")
+	seed := fs.Uint64("seed", 1, "seed of the emulated DC/OS (ids and placement)")
+	scale := fs.Float64("scale-rps", 0, "multiply trace rates by this (0: auto, the peak needs 80% of the coordinators' max at their target)")
+	speed := fs.Float64("speed", 1, "trace seconds per virtual second")
+	duration := fs.Duration("duration", 0, "virtual time replayed per trace (0: the whole trace)")
+	slo := fs.Duration("slo", 500*time.Millisecond, "p95 latency above which a step counts as overloaded")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: arangoscale simulate --policy P.yaml [--trace T.csv ...] [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "arangoscale simulate: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if *policyFile == "" {
+		fmt.Fprintln(stderr, "arangoscale simulate: --policy is required")
+		fs.Usage()
+		return 2
+	}
+	if *speed <= 0 || *scale < 0 || *duration < 0 || *slo <= 0 {
+		fmt.Fprintln(stderr, "arangoscale simulate: --speed and --slo must be positive, --scale-rps and --duration not negative")
+		return 2
+	}
+	o := simulate.Options{Cluster: *cluster, Seed: *seed, ScaleRPS: *scale, Speed: *speed, Duration: *duration, SLO: *slo,
+		Baselines: []string{}}
+	if !*quiet {
+		o.Progress = stderr
+	}
+	for _, b := range strings.Split(*baselines, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			o.Baselines = append(o.Baselines, b)
+		}
+	}
+	data, err := os.ReadFile(*policyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale simulate: policy: %v\n", err)
+		return 1
+	}
+	o.PolicyName, o.Policy = *policyFile, data
+	if len(traces) == 0 {
+		tr, err := sim.ReadTrace(bytes.NewReader(sim.DemoTrace))
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale simulate: embedded trace: %v\n", err)
+			return 1
+		}
+		o.Traces = append(o.Traces, simulate.TraceInput{Name: "wc98_day", Trace: tr})
+	}
+	for _, path := range traces {
+		tr, err := readTraceFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
+			return 1
+		}
+		o.Traces = append(o.Traces, simulate.TraceInput{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), Trace: tr})
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := simulate.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
+		if errors.Is(err, simulate.ErrUnknownSetup) || errors.Is(err, simulate.ErrBadOptions) {
+			return 2
+		}
+		return 1
+	}
+	if err := simulate.WriteMarkdown(stdout, rep); err != nil {
+		fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
+		return 1
+	}
+	if *out != "" {
+		if err := writeSimulationFiles(*out, rep); err != nil {
+			fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
+			return 1
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Contender == simulate.Policy && r.LostShards > 0 {
+			fmt.Fprintf(stderr, "arangoscale simulate: the policy lost %d shards on %s\n", r.LostShards, r.Trace)
+			return 1
+		}
+	}
+	return 0
+}
+
+func readTraceFile(path string) (sim.Trace, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return sim.Trace{}, fmt.Errorf("trace: %w", err)
+	}
+	defer f.Close()
+	tr, err := sim.ReadTrace(f)
+	if err != nil {
+		return sim.Trace{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return tr, nil
+}
+
+// writeSimulationFiles writes results.csv and <trace>.png into dir.
+func writeSimulationFiles(dir string, rep *simulate.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var csvBuf bytes.Buffer
+	if err := simulate.WriteCSV(&csvBuf, rep); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.csv"), csvBuf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	for _, tr := range rep.Traces() {
+		var png bytes.Buffer
+		if err := simulate.WritePNG(&png, rep, tr); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, tr+".png"), png.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

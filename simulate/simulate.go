@@ -1,0 +1,461 @@
+// Package simulate owns `arangoscale simulate`: it replays request-rate
+// traces in virtual time against the emulated DC/OS + ArangoDB world (package
+// sim) with the real controller, runs the same traces against baselines
+// (static peak provisioning, the Kubernetes HPA algorithm, marathon-autoscale's
+// threshold rule) and an analytic oracle lower bound, and reports cost and
+// service quality side by side as a Markdown table, CSV and PNG plots.
+//
+// A run is deterministic for a given seed: every contender gets its own
+// world on a virtual clock, the controller runs without jitter, and nothing
+// reads the wall clock.
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/policy"
+	"github.com/arangoscale/arangoscale/sim"
+	"github.com/arangoscale/arangoscale/sim/arango"
+)
+
+// Contender names, in report order.
+const (
+	Policy    = "policy"
+	Static    = "static"
+	HPA       = "hpa"
+	Threshold = "threshold"
+	Oracle    = "oracle"
+)
+
+// Baselines lists the baseline names Options.Baselines accepts, in report order.
+func Baselines() []string { return []string{Static, HPA, Threshold, Oracle} }
+
+// Errors of Run; each is wrapped with details.
+var (
+	ErrNoTrace      = errors.New("simulate: no trace")
+	ErrBadOptions   = errors.New("simulate: invalid options")
+	ErrBadPolicy    = errors.New("simulate: unusable policy")
+	ErrUnknownSetup = errors.New("simulate: unknown baseline")
+)
+
+// TraceInput is one trace to replay, under a name for the report.
+type TraceInput struct {
+	Name  string
+	Trace sim.Trace
+}
+
+// Options configure Run. Zero values take the documented defaults.
+type Options struct {
+	Traces []TraceInput
+	// PolicyName is the file name used in policy errors; Policy its YAML.
+	PolicyName string
+	Policy     []byte
+	// Cluster selects the policy's cluster ("" = the first).
+	Cluster string
+	// Baselines to run next to the policy (nil = all of Baselines()).
+	Baselines []string
+	// Seed makes the emulated DC/OS ids and placement reproducible (0 = 1).
+	Seed uint64
+	// ScaleRPS multiplies every trace rate; 0 = auto (see AutoScale).
+	ScaleRPS float64
+	// Speed compresses trace time (2 = twice as fast; ≤ 0 = 1).
+	Speed float64
+	// Duration bounds the replayed virtual time per trace (0 = the whole trace).
+	Duration time.Duration
+	// SLO is the p95 latency above which a step counts as overloaded (500ms).
+	SLO time.Duration
+	// Start is the virtual wall-clock time the replay starts at (default
+	// Monday 2026-06-22 00:00 UTC), which places the policy's schedules.
+	Start time.Time
+	// Params of the world (zero: sim.DefaultParams; agents are sized to
+	// fit every contender's largest count).
+	Params sim.Params
+	// Progress, when set, receives one line per finished run.
+	Progress io.Writer
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	Results []Result
+	Notes   []string // adjustments made to the policy for the simulation
+	SLO     time.Duration
+}
+
+// Result is one contender on one trace.
+type Result struct {
+	Trace     string
+	Contender string
+	ScaleRPS  float64
+	Duration  time.Duration
+	Step      time.Duration
+	// Instance-hours of allocated (staged or running) Marathon tasks.
+	CoordinatorHours, DBServerHours float64
+	// OverloadMinutes: steps where a role's utilisation exceeds 1 or the
+	// p95 latency exceeds the SLO.
+	OverloadMinutes float64
+	// Actions are changes of the Marathon instance count, per role.
+	CoordinatorActions, DBServerActions int
+	// DirectionChanges counts actions whose direction differs from the
+	// previous action of the same role.
+	DirectionChanges int
+	LostShards       int
+	// Rise episodes: a run of steps where a role's utilisation is above
+	// the top of its target's dead band (target × (1 + tolerance)), i.e.
+	// from a load rise beyond the capacity in place until enough capacity
+	// is healthy again (or the load fell back). RiseMean and RiseMax are
+	// their lengths.
+	RiseEpisodes      int
+	RiseMean, RiseMax time.Duration
+	Samples           []Sample
+}
+
+// Sample is the state after one step.
+type Sample struct {
+	At                      time.Duration // since the start
+	Offered                 float64       // rps
+	Capacity                float64       // rps the healthy servers serve at 100 % utilisation
+	Coordinators, DBServers int           // allocated instances
+	CoordUtil, DBUtil       float64
+	P95                     float64 // seconds
+	Overloaded              bool
+}
+
+// setup is everything derived once per Run call.
+type setup struct {
+	opts     Options
+	params   sim.Params
+	pc       *policy.Cluster // the selected cluster, as loaded
+	interval time.Duration
+	targets  roleTargets
+	notes    []string
+}
+
+// roleTargets are the utilisation targets (demand / capacity) per role that
+// the baselines, the oracle and the rise measure use, with the top of the
+// policy's dead band (target × (1 + tolerance)): derived from the policy so
+// every contender is held to the same line.
+type roleTargets struct{ coord, db, coordBand, dbBand float64 }
+
+// Run replays every trace against the policy and the chosen baselines.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	s, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Notes: s.notes, SLO: s.opts.SLO}
+	for _, ti := range s.opts.Traces {
+		runs, err := s.runTrace(ctx, ti)
+		if err != nil {
+			return nil, fmt.Errorf("trace %s: %w", ti.Name, err)
+		}
+		rep.Results = append(rep.Results, runs...)
+	}
+	return rep, nil
+}
+
+func prepare(o Options) (*setup, error) {
+	if len(o.Traces) == 0 {
+		return nil, ErrNoTrace
+	}
+	for _, t := range o.Traces {
+		if len(t.Trace.T) == 0 {
+			return nil, fmt.Errorf("%w: %s has no rows", ErrNoTrace, t.Name)
+		}
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Speed <= 0 {
+		o.Speed = 1
+	}
+	if o.SLO <= 0 {
+		o.SLO = 500 * time.Millisecond
+	}
+	if o.Start.IsZero() {
+		o.Start = time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)
+	}
+	if o.ScaleRPS < 0 || math.IsNaN(o.ScaleRPS) || math.IsInf(o.ScaleRPS, 0) || o.Duration < 0 {
+		return nil, fmt.Errorf("%w: scale-rps and duration must not be negative", ErrBadOptions)
+	}
+	if o.Baselines == nil {
+		o.Baselines = Baselines()
+	}
+	for _, b := range o.Baselines {
+		if !slices.Contains(Baselines(), b) {
+			return nil, fmt.Errorf("%w: %q (want some of %s)", ErrUnknownSetup, b, strings.Join(Baselines(), ","))
+		}
+	}
+	s := &setup{opts: o}
+	p := o.Params
+	if p.CoordinatorRPS == 0 && p.DBServerRPS == 0 && p.Tick == 0 {
+		p = sim.DefaultParams()
+	}
+	if p.CoordinatorRPS == 0 {
+		p.CoordinatorRPS = sim.DefaultParams().CoordinatorRPS
+	}
+	if p.DBServerRPS == 0 {
+		p.DBServerRPS = sim.DefaultParams().DBServerRPS
+	}
+	if p.IdleCPU == 0 {
+		p.IdleCPU = sim.DefaultParams().IdleCPU
+	}
+	p.DCOS.Seed = o.Seed
+	s.params = p
+
+	cfg, err := policy.Load(o.PolicyName, o.Policy)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.Clusters {
+		if o.Cluster == "" || c.Name == o.Cluster {
+			s.pc = c
+			break
+		}
+	}
+	if s.pc == nil {
+		return nil, fmt.Errorf("%w: no cluster %q in %s", ErrBadPolicy, o.Cluster, o.PolicyName)
+	}
+	if len(cfg.Clusters) > 1 {
+		s.notes = append(s.notes, fmt.Sprintf("simulating cluster %q only", s.pc.Name))
+	}
+	if !validWorldName(s.pc.Name) {
+		return nil, fmt.Errorf("%w: cluster name %q: the simulation needs lowercase letters, digits and inner dashes", ErrBadPolicy, s.pc.Name)
+	}
+	for _, r := range policy.Roles() {
+		if s.pc.Roles[r] == nil {
+			return nil, fmt.Errorf("%w: cluster %q has no %s role: both roles are simulated", ErrBadPolicy, s.pc.Name, r)
+		}
+		for _, m := range s.pc.Roles[r].Metrics {
+			if m.PromQL != "" {
+				s.notes = append(s.notes, fmt.Sprintf("%s: promql metric %q ignored (no Prometheus in the simulation)", r, m.PromQL))
+			}
+		}
+	}
+	s.interval = s.pc.Interval
+	if s.interval <= 0 {
+		s.interval = 15 * time.Second
+	}
+	s.targets = roleTargets{
+		coord: utilTarget(s.pc.Roles[policy.Coordinators], p.CoordinatorRPS, p.IdleCPU),
+		db:    utilTarget(s.pc.Roles[policy.DBServers], p.DBServerRPS, p.IdleCPU),
+	}
+	s.targets.coordBand = min(s.targets.coord*(1+s.pc.Roles[policy.Coordinators].Tolerance), 1)
+	s.targets.dbBand = min(s.targets.db*(1+s.pc.Roles[policy.DBServers].Tolerance), 1)
+	return s, nil
+}
+
+func validWorldName(n string) bool {
+	if n == "" || n[0] == '-' || n[len(n)-1] == '-' {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// utilTarget turns a role's metrics into the utilisation (demand/capacity)
+// they aim at: cpu targets and threshold upper bounds through the load
+// model's cpu = idle + (1-idle)·u, requests-per-second targets through the
+// per-server capacity. The lowest wins (the largest desired count wins in
+// the engine); 0.7 when no metric maps onto utilisation.
+func utilTarget(rp *policy.RolePolicy, perServerRPS, idle float64) float64 {
+	best := math.Inf(1)
+	fromCPU := func(c float64) float64 { return (c - idle) / (1 - idle) }
+	for _, m := range rp.Metrics {
+		var u float64
+		switch {
+		case m.Strategy == policy.StrategyThreshold && m.Signal == "cpu_utilization":
+			u = fromCPU(m.Upper)
+		case m.Signal == "cpu_utilization" && m.Target > 0:
+			u = fromCPU(m.Target)
+		case m.Signal == "requests_per_second" && m.TargetPerInstance > 0:
+			u = m.TargetPerInstance / perServerRPS
+		default:
+			continue
+		}
+		if u > 0 {
+			best = min(best, u)
+		}
+	}
+	if math.IsInf(best, 1) {
+		return 0.7
+	}
+	return min(best, 1)
+}
+
+// traceCase is one trace as replayed: its load function, length and scale.
+type traceCase struct {
+	name     string
+	load     sim.LoadFunc
+	duration time.Duration
+	scale    float64
+	peak     float64 // of the replayed part, after scaling
+	steps    int
+}
+
+// AutoScale is the factor that makes a trace's peak need about 80 % of the
+// coordinators' max at the policy's coordinator target.
+func AutoScale(peak float64, coordMax int, coordRPS, target float64) float64 {
+	if peak <= 0 {
+		return 1
+	}
+	return 0.8 * float64(coordMax) * coordRPS * target / peak
+}
+
+func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
+	tr := ti.Trace
+	dur := time.Duration(float64(tr.Duration()) / s.opts.Speed)
+	if s.opts.Duration > 0 && s.opts.Duration < dur {
+		dur = s.opts.Duration
+	}
+	steps := int(dur / s.interval)
+	if steps < 1 {
+		return traceCase{}, fmt.Errorf("%w: %s is shorter than one interval (%s)", ErrBadOptions, ti.Name, s.interval)
+	}
+	// Peak of the replayed part (trace time [0, dur·speed)).
+	end := time.Duration(float64(dur) * s.opts.Speed)
+	raw := 0.0
+	for i, t := range tr.T {
+		if t >= end && i > 0 {
+			break
+		}
+		raw = max(raw, tr.RPS[i])
+	}
+	scale := s.opts.ScaleRPS
+	if scale == 0 {
+		scale = AutoScale(raw, s.pc.Roles[policy.Coordinators].Max, s.params.CoordinatorRPS, s.targets.coord)
+	}
+	return traceCase{
+		name: ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
+		scale: scale, peak: raw * scale, steps: steps,
+	}, nil
+}
+
+// runTrace runs every contender on one trace, each on its own world and
+// clock, concurrently: their results do not depend on each other or on
+// scheduling.
+func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
+	tc, err := s.traceCase(ti)
+	if err != nil {
+		return nil, err
+	}
+	names := append([]string{Policy}, s.opts.Baselines...)
+	runs := make([]Result, len(names))
+	errs := make([]error, len(names))
+	var mu sync.Mutex // serialises progress lines
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			var r Result
+			var err error
+			if name == Oracle {
+				r = s.oracle(tc)
+			} else if r, err = s.runWorld(ctx, tc, name); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", name, err)
+				return
+			}
+			s.finish(&r)
+			runs[i] = r
+			if s.opts.Progress != nil {
+				mu.Lock()
+				fmt.Fprintf(s.opts.Progress, "%s × %s: %.1f coordinator-h, %.1f dbserver-h, %.1f overload min, lost shards %d\n",
+					r.Trace, r.Contender, r.CoordinatorHours, r.DBServerHours, r.OverloadMinutes, r.LostShards)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// need is the fewest servers that keep demand/capacity ≤ target.
+func need(load, perServer, target float64) int {
+	if load <= 0 {
+		return 0
+	}
+	return int(math.Ceil(load/(perServer*target) - 1e-9))
+}
+
+// replicationFloor is the highest replication factor of the collections.
+func replicationFloor(cols []arango.CollectionSpec) int {
+	f := 1
+	for _, c := range cols {
+		f = max(f, c.ReplicationFactor)
+	}
+	return f
+}
+
+// collections are the simulated cluster's data: replication factors 1, 2
+// and 3, so a DB server removed without a clean-out loses shards.
+func collections() []arango.CollectionSpec {
+	return []arango.CollectionSpec{
+		{Database: "_system", Name: "orders", NumberOfShards: 6, ReplicationFactor: 2, WriteConcern: 1, SizeBytes: 24 << 30},
+		{Database: "_system", Name: "sessions", NumberOfShards: 3, ReplicationFactor: 1, WriteConcern: 1, SizeBytes: 2 << 30},
+		{Database: "_system", Name: "users", NumberOfShards: 3, ReplicationFactor: 3, WriteConcern: 2, SizeBytes: 6 << 30},
+	}
+}
+
+// clampRole keeps n within the role's min/max.
+func clampRole(rp *policy.RolePolicy, n int) int {
+	if rp.Max > 0 {
+		n = min(n, rp.Max)
+	}
+	return max(n, rp.Min, 1)
+}
+
+// startCounts are the counts every dynamic contender starts with: what the
+// load at the start needs, within the policy's bounds.
+func (s *setup) startCounts(tc traceCase) (coords, dbs int) {
+	l := tc.load(0)
+	coords = clampRole(s.pc.Roles[policy.Coordinators], need(l, s.params.CoordinatorRPS, s.targets.coord))
+	dbs = clampRole(s.pc.Roles[policy.DBServers], max(need(l, s.params.DBServerRPS, s.targets.db), replicationFloor(collections())))
+	return coords, dbs
+}
+
+// staticCounts are what the replayed part's peak needs.
+func (s *setup) staticCounts(tc traceCase) (coords, dbs int) {
+	coords = max(need(tc.peak, s.params.CoordinatorRPS, s.targets.coord), s.pc.Roles[policy.Coordinators].Min, 1)
+	dbs = max(need(tc.peak, s.params.DBServerRPS, s.targets.db), s.pc.Roles[policy.DBServers].Min, replicationFloor(collections()))
+	return coords, dbs
+}
+
+// worldParams sizes the Mesos agents so that every contender's largest
+// count fits: capacity limits are not what is compared.
+func (s *setup) worldParams(tc traceCase) sim.Params {
+	p := s.params
+	sc, sd := s.staticCounts(tc)
+	nc := max(sc, s.pc.Roles[policy.Coordinators].Max)
+	nd := max(sd, s.pc.Roles[policy.DBServers].Max)
+	d := sim.DefaultParams()
+	coord, db := p.Coordinator, p.DBServer
+	if coord == (sim.Resources{}) {
+		coord = d.Coordinator
+	}
+	if db == (sim.Resources{}) {
+		db = d.DBServer
+	}
+	cpus := float64(nc)*coord.CPUs + float64(nd)*db.CPUs
+	mem := float64(nc)*coord.MemMB + float64(nd)*db.MemMB
+	p.DCOS.AgentCPUs, p.DCOS.AgentMemMB = 64, 256*1024
+	p.DCOS.AgentDiskMB = 1 << 20
+	p.DCOS.Agents = int(math.Ceil(max(cpus/p.DCOS.AgentCPUs, mem/p.DCOS.AgentMemMB))) + 1
+	return p
+}
+
+// worldClock is a fresh virtual clock at the options' start.
+func (s *setup) worldClock() *clock.Virtual { return clock.NewVirtual(s.opts.Start) }
