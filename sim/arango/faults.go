@@ -88,3 +88,17 @@ func (c *Cluster) noteDownLocked(s *server, now time.Time) {
 	c.incidents = append(c.incidents, Incident{At: now, Server: s.id, ShortName: s.shortName, TaskID: s.taskID,
 		Replicas: counts[s.id], CleanOut: job})
 }
+
+// RunningCleanOuts returns the servers with a cleanOutServer job in ToDo
+// or Pending, in job order.
+func (c *Cluster) RunningCleanOuts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, j := range c.active {
+		if j.typ == "cleanOutServer" && (j.status == JobToDo || j.status == JobPending) {
+			out = append(out, j.server)
+		}
+	}
+	return out
+}

@@ -16,6 +16,9 @@ func TestCleanOutFaultsAndIncidents(t *testing.T) {
 	e.c.SetCleanOutFault(CleanOutStuck)
 	id := e.c.CleanOutServer(e.dbs[0])
 	e.advance(time.Minute)
+	if r := e.c.RunningCleanOuts(); len(r) != 1 || r[0] != e.dbs[0] {
+		t.Fatalf("running clean-outs %v", r)
+	}
 	if js := e.job(t, id); js.Status != JobToDo {
 		t.Fatalf("stuck job: %+v", js)
 	}
@@ -28,6 +31,9 @@ func TestCleanOutFaultsAndIncidents(t *testing.T) {
 	}
 	if isCleanedOut(t, e, e.dbs[0]) {
 		t.Fatal("a failed clean-out marked the server cleaned")
+	}
+	if r := e.c.RunningCleanOuts(); len(r) != 0 {
+		t.Fatalf("running clean-outs after the failure %v", r)
 	}
 	e.c.SetCleanOutFault(CleanOutNormal)
 
