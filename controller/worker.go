@@ -255,9 +255,15 @@ func (w *worker) recordDone(now time.Time, from, to int) {
 }
 
 func (w *worker) logDecision(from int, rec *policy.Recommendation, result string) {
+	w.log.Info("scale decision", append(w.decisionAttrs(from, rec), "result", result)...)
+}
+
+// decisionAttrs are the fields of a decision's log line: from, to,
+// direction, reasons and every signal against its target.
+func (w *worker) decisionAttrs(from int, rec *policy.Recommendation) []any {
 	attrs := []any{
 		"from", from, "to", rec.Desired, "direction", rec.Direction.String(),
-		"reasons", rec.Reasons.Strings(), "result", result,
+		"reasons", rec.Reasons.Strings(),
 	}
 	sig := make([]any, 0, len(rec.Metrics))
 	for _, m := range rec.Metrics {
@@ -267,8 +273,7 @@ func (w *worker) logDecision(from int, rec *policy.Recommendation, result string
 		}
 		sig = append(sig, slog.Float64(m.Key, round3(m.Value)))
 	}
-	attrs = append(attrs, slog.Group("signals", sig...))
-	w.log.Info("scale decision", attrs...)
+	return append(attrs, slog.Group("signals", sig...))
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
@@ -353,9 +358,10 @@ func (w *worker) report(now time.Time, app *marathon.App) {
 			m.signalTarget.WithLabelValues(cl, role, mr.Key).Set(mr.Target)
 		}
 	}
-	if rec.Direction != policy.None || rec.Blocked != 0 && rec.Blocked.Primary() != "within_tolerance" {
-		w.log.Debug("decision", "target", app.Instances, "desired", rec.Desired,
-			"direction", dir, "reasons", st.Reasons)
+	// Every decision is one structured line at debug level; the ones that
+	// act are logged at info by logDecision.
+	if w.log.Enabled(context.Background(), slog.LevelDebug) {
+		w.log.Debug("decision", w.decisionAttrs(app.Instances, rec)...)
 	}
 	w.publishTimes(now)
 }
