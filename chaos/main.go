@@ -1,0 +1,105 @@
+package chaos
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Main runs `simulate --faults random|none --seed N --runs K [--duration D]
+// [--settle N] [--parallel P] [-v]`: K runs with seeds N…N+K-1, their
+// violations by seed, and a summary (runs, violations, wall time). It
+// returns the exit code: 0 without violations, 1 with some, 2 on bad
+// usage.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	faults := fs.String("faults", FaultsRandom, "fault plan: random (drawn from the seed) or none")
+	seed := fs.Int64("seed", 1, "first seed")
+	runs := fs.Int("runs", 1, "number of runs (seeds seed, seed+1, …)")
+	duration := fs.Duration("duration", 30*time.Minute, "virtual time with faults per run")
+	settle := fs.Int("settle", DefaultSettle, "intervals allowed for convergence after the faults stop")
+	parallel := fs.Int("parallel", 1, "runs at once")
+	verbose := fs.Bool("v", false, "print every run and its faults")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "simulate: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *runs < 1 || *parallel < 1 {
+		fmt.Fprintln(stderr, "simulate: --runs and --parallel must be at least 1")
+		return 2
+	}
+	base := Options{Faults: *faults, Duration: *duration, Settle: *settle}
+	if err := base.defaults(); err != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return 2
+	}
+	start := time.Now()
+	results := make([]Result, *runs)
+	errs := make([]error, *runs)
+	var mu sync.Mutex // orders the per-run output
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range *parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				o := base
+				o.Seed = *seed + int64(i)
+				results[i], errs[i] = Run(o)
+				mu.Lock()
+				report(stdout, results[i], errs[i], *verbose)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range *runs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	failed, violations, worst := 0, 0, 0
+	for i, r := range results {
+		if errs[i] != nil || len(r.Violations) > 0 {
+			failed++
+		}
+		violations += len(r.Violations)
+		worst = max(worst, r.ConvergedAfter)
+	}
+	fmt.Fprintf(stdout, "summary: %d runs, %d with violations, %d violations, slowest convergence %d intervals, wall time %s\n",
+		*runs, failed, violations, worst, time.Since(start).Round(time.Millisecond))
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func report(w io.Writer, r Result, err error, verbose bool) {
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "seed %d: error: %v\n", r.Seed, err)
+		return
+	case len(r.Violations) == 0 && !verbose:
+		return
+	}
+	fmt.Fprintln(w, r.String())
+	if verbose || len(r.Violations) > 0 {
+		for _, f := range r.Faults {
+			fmt.Fprintf(w, "  fault %s\n", f)
+		}
+	}
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "  VIOLATION %s\n", v)
+	}
+}
