@@ -7,9 +7,8 @@ import (
 )
 
 // oracle is the analytic lower bound: at every step the fewest servers
-// that keep each role's utilisation within its target's dead band (at or
-// under target × (1 + tolerance), the most any target-tracking contender
-// accepts without acting) for the load of that step, known in advance, each started the startup delay (staging +
+// that keep each role's utilisation at or under its oracle line (the
+// loosest target of the contenders, see oracleLine) for the load of that step, known in advance, each started the startup delay (staging +
 // health check) before it is needed so it is healthy in time. It ignores
 // the policy's min (coordinators ≥ 1, DB servers ≥ the replication floor)
 // and the time a clean-out takes, so no contender can beat it at the same
@@ -31,8 +30,8 @@ func (s *setup) oracle(tc traceCase) Result {
 	for i := range tc.steps {
 		l := tc.load(time.Duration(i+1) * s.interval)
 		loads[i] = l
-		nc[i] = max(need(l, s.params.CoordinatorRPS, s.targets.coordBand), 1)
-		nd[i] = max(need(l, s.params.DBServerRPS, s.targets.dbBand), floor)
+		nc[i] = max(need(l, s.params.CoordinatorRPS, s.line.coord), 1)
+		nd[i] = max(need(l, s.params.DBServerRPS, s.line.db), floor)
 	}
 	r := Result{Trace: tc.name, Contender: Oracle, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}

@@ -136,6 +136,7 @@ type setup struct {
 	pc       *policy.Cluster // the selected cluster, as loaded
 	interval time.Duration
 	targets  roleTargets
+	line     oracleLine
 	notes    []string
 }
 
@@ -144,6 +145,13 @@ type setup struct {
 // policy's dead band (target × (1 + tolerance)): derived from the policy so
 // every contender is held to the same line.
 type roleTargets struct{ coord, db, coordBand, dbBand float64 }
+
+// oracleLine is the utilisation the oracle may run each role at: the
+// loosest line any contender aims at without acting — the top of the
+// policy's (and the HPA's) dead band, or the utilisation at
+// marathon-autoscale's upper cpu bound, whichever is higher — so the
+// oracle is a lower bound for all of them.
+type oracleLine struct{ coord, db float64 }
 
 // Run replays every trace against the policy and the chosen baselines.
 func Run(ctx context.Context, o Options) (*Report, error) {
@@ -250,6 +258,8 @@ func prepare(o Options) (*setup, error) {
 	}
 	s.targets.coordBand = min(s.targets.coord*(1+s.pc.Roles[policy.Coordinators].Tolerance), 1)
 	s.targets.dbBand = min(s.targets.db*(1+s.pc.Roles[policy.DBServers].Tolerance), 1)
+	thr := (thresholdUpper - p.IdleCPU) / (1 - p.IdleCPU)
+	s.line = oracleLine{coord: max(s.targets.coordBand, thr), db: max(s.targets.dbBand, thr)}
 	return s, nil
 }
 

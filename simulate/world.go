@@ -304,8 +304,16 @@ type thresholdRole struct {
 	up, down     int
 }
 
+// marathon-autoscale's settings the threshold baseline uses.
+const (
+	thresholdUpper   = 0.8
+	thresholdLower   = 0.2
+	thresholdTrigger = 3
+	thresholdMult    = 1.5
+)
+
 func newThresholdRole(app string, rp *policy.RolePolicy) *thresholdRole {
-	return &thresholdRole{app: app, rp: rp, upper: 0.8, lower: 0.2, trigger: 3, mult: 1.5}
+	return &thresholdRole{app: app, rp: rp, upper: thresholdUpper, lower: thresholdLower, trigger: thresholdTrigger, mult: thresholdMult}
 }
 
 // next is the count after one cycle that observed cpu with current instances.
