@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/arangodb/go-driver/v2/utils/jwt"
@@ -44,6 +45,25 @@ type Setup struct {
 	// Marathon, when set, replaces the client built from MarathonURL.
 	Marathon        Marathon
 	Version, Commit string
+
+	mesosOnce sync.Once
+	mesos     *metrics.Mesos
+}
+
+// sharedMesos is the one Mesos source of every cluster: its answers are
+// reused for half an interval, so the master and each agent are asked once
+// per interval however many clusters there are.
+func (w *Setup) sharedMesos() *metrics.Mesos {
+	w.mesosOnce.Do(func() {
+		iv := w.Interval
+		if iv <= 0 {
+			iv = 15 * time.Second
+		}
+		w.mesos = metrics.NewMesos(w.DCOS, w.MesosURL, w.Clock, metrics.MesosOptions{
+			AdminRouter: w.MesosAdminRouter, Timeout: w.SourceTimeout, MaxAge: iv / 2,
+		})
+	})
+	return w.mesos
 }
 
 func (w *Setup) defaults() {
@@ -109,7 +129,7 @@ func (w *Setup) Connector() Connector {
 			Timeout:  w.SourceTimeout,
 		}
 		if w.MesosURL != "" {
-			cc.Mesos = metrics.NewMesos(w.DCOS, w.MesosURL, w.Clock, metrics.MesosOptions{AdminRouter: w.MesosAdminRouter, Timeout: w.SourceTimeout})
+			cc.Mesos = w.sharedMesos()
 		}
 		if w.PrometheusURL != "" {
 			p, err := metrics.NewPrometheus(w.PrometheusURL, w.Plain)

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -30,6 +31,10 @@ type MesosOptions struct {
 	// ForgetAfter drops the previous statistics of tasks not seen for this
 	// long (default DefaultForgetAfter).
 	ForgetAfter time.Duration
+	// MaxAge lets answers younger than this be reused: a Mesos source
+	// shared by many clusters then asks the master and each agent once per
+	// interval, not once per cluster (0: never reuse).
+	MaxAge time.Duration
 	// AgentScheme is the scheme for direct agent access (default "http").
 	AgentScheme string
 }
@@ -44,6 +49,55 @@ type Mesos struct {
 	clk       clock.Clock
 	opts      MesosOptions
 	rates     *rates
+
+	cacheMu sync.Mutex
+	cache   map[string]*cached // by URL
+}
+
+// cached is one reusable answer; its mutex makes concurrent callers of the
+// same URL wait for one request instead of each sending their own.
+type cached struct {
+	mu  sync.Mutex
+	at  time.Time
+	val any
+}
+
+// fetch returns the parsed answer of u, reusing one younger than MaxAge.
+// Errors are never reused.
+func (m *Mesos) fetch(ctx context.Context, u string, parse func([]byte) (any, error)) (any, error) {
+	load := func() (any, error) {
+		body, err := get(ctx, m.client, u, "application/json")
+		if err != nil {
+			return nil, err
+		}
+		return parse(body)
+	}
+	if m.opts.MaxAge <= 0 {
+		return load()
+	}
+	m.cacheMu.Lock()
+	if m.cache == nil {
+		m.cache = map[string]*cached{}
+	}
+	c := m.cache[u]
+	if c == nil {
+		c = &cached{}
+		m.cache[u] = c
+	}
+	m.cacheMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := m.clk.Now()
+	if c.val != nil && now.Sub(c.at) < m.opts.MaxAge {
+		return c.val, nil
+	}
+	v, err := load()
+	if err != nil {
+		c.val = nil
+		return nil, err
+	}
+	c.val, c.at = v, now
+	return v, nil
 }
 
 // NewMesos returns a Mesos source for the master at masterURL (for example
@@ -72,15 +126,14 @@ func (m *Mesos) Capacity(ctx context.Context) (Capacity, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	u := m.master + "/metrics/snapshot"
-	body, err := get(ctx, m.client, u, "application/json")
+	v, err := m.fetch(ctx, u, func(b []byte) (any, error) { return parseSnapshot(b) })
 	if err != nil {
+		if errors.Is(err, ErrBadBody) {
+			return Capacity{}, fmt.Errorf("mesos capacity (GET %s): %w", u, err)
+		}
 		return Capacity{}, fmt.Errorf("mesos capacity: %w", err)
 	}
-	c, err := parseSnapshot(body)
-	if err != nil {
-		return Capacity{}, fmt.Errorf("mesos capacity (GET %s): %w", u, err)
-	}
-	return c, nil
+	return v.(Capacity), nil
 }
 
 // parseSnapshot decodes the master's flat {"name": number} snapshot.
@@ -125,15 +178,14 @@ type agent struct {
 // agents reads the master's agent list.
 func (m *Mesos) agents(ctx context.Context) ([]agent, error) {
 	u := m.master + "/master/slaves"
-	body, err := get(ctx, m.client, u, "application/json")
+	v, err := m.fetch(ctx, u, func(b []byte) (any, error) { return parseAgents(b) })
 	if err != nil {
+		if errors.Is(err, ErrBadBody) {
+			return nil, fmt.Errorf("mesos agents (GET %s): %w", u, err)
+		}
 		return nil, fmt.Errorf("mesos agents: %w", err)
 	}
-	as, err := parseAgents(body)
-	if err != nil {
-		return nil, fmt.Errorf("mesos agents (GET %s): %w", u, err)
-	}
-	return as, nil
+	return v.([]agent), nil
 }
 
 func parseAgents(body []byte) ([]agent, error) {
@@ -249,13 +301,12 @@ func (m *Mesos) TaskStats(ctx context.Context, tasks []Task) (map[string]TaskUsa
 			defer wg.Done()
 			u, err := m.statsURL(a)
 			if err == nil {
-				var body []byte
-				body, err = get(ctx, m.client, u, "application/json")
+				var v any
+				v, err = m.fetch(ctx, u, func(b []byte) (any, error) { return parseStatistics(b) })
 				if err == nil {
-					r.stats, err = parseStatistics(body)
-					if err != nil {
-						err = fmt.Errorf("GET %s: %w", u, err)
-					}
+					r.stats = v.([]executorStats)
+				} else if errors.Is(err, ErrBadBody) {
+					err = fmt.Errorf("GET %s: %w", u, err)
 				}
 			}
 			if err != nil {

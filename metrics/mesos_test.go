@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -299,5 +300,49 @@ func TestParseAgents(t *testing.T) {
 		if _, err := parseAgents([]byte(b)); !errors.Is(err, ErrBadBody) {
 			t.Errorf("%s: %v", b, err)
 		}
+	}
+}
+
+// TestMesosSharedAcrossClusters: one Mesos source shared by many clusters
+// asks the master and each agent once per MaxAge, whatever the number of
+// callers, and asks again once the answers are older.
+func TestMesosSharedAcrossClusters(t *testing.T) {
+	f := newFakeMesos(t, false, "S1", "S2")
+	f.setStats("S1", statsFixture(t, "mesos_doc_agent_monitor_statistics.json", func(e, _ map[string]any) { e["executor_id"] = "a.task-1" }))
+	f.setStats("S2", statsFixture(t, "mesos_doc_agent_monitor_statistics.json", func(e, _ map[string]any) { e["executor_id"] = "b.task-1" }))
+	clk := clock.NewVirtual(t0)
+	m := NewMesos(f.master.Client(), f.master.URL, clk, MesosOptions{MaxAge: 7 * time.Second})
+	clusters := [][]Task{{{ID: "a.task-1", AgentID: "S1"}}, {{ID: "b.task-1", AgentID: "S2"}, {ID: "b.task-2", AgentID: "S1"}}}
+	observe := func() {
+		var wg sync.WaitGroup
+		for range 5 { // five clusters' collectors at once
+			for _, ts := range clusters {
+				wg.Go(func() {
+					if _, err := m.TaskStats(context.Background(), ts); err != nil {
+						t.Error(err)
+					}
+					if _, err := m.Capacity(context.Background()); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+	}
+	observe()
+	clk.Advance(5 * time.Second)
+	observe() // still fresh
+	f.mu.Lock()
+	got := []int{f.hits["S1/monitor/statistics"], f.hits["S2/monitor/statistics"], f.hits["/master/slaves"], f.hits["/metrics/snapshot"]}
+	f.mu.Unlock()
+	if !slices.Equal(got, []int{1, 1, 1, 1}) {
+		t.Fatalf("requests per agent, slaves, snapshot = %v within MaxAge, want one each", got)
+	}
+	clk.Advance(5 * time.Second)
+	observe()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := f.hits["S1/monitor/statistics"]; n != 2 {
+		t.Fatalf("S1 asked %d times after MaxAge, want 2", n)
 	}
 }
