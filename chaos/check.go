@@ -35,7 +35,7 @@ type Checker struct {
 	violations []string
 	seen       map[string]bool
 	inflight   map[string]int
-	excused    map[string]bool // task ids whose going down is not the controller's doing
+	excused    map[string]bool // task and server ids whose going down is not the controller's doing
 	losses     int
 	incidents  int
 	scales     []Scale
@@ -88,12 +88,16 @@ func (c *Checker) Scales() []Scale {
 	return append([]Scale(nil), c.scales...)
 }
 
-// Excuse marks a task whose going down the run caused itself (a crash):
-// an incident of its server is not the controller's.
-func (c *Checker) Excuse(taskID string) {
+// Excuse marks a task (and its ArangoDB server, if any) whose going down
+// the run caused itself (a crash): an incident of that server, or a shard
+// lost with it, is not the controller's doing.
+func (c *Checker) Excuse(taskID, serverID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.excused[taskID] = true
+	if serverID != "" {
+		c.excused[serverID] = true
+	}
 }
 
 // Violate records a violation; key dedupes (empty: the message).
@@ -324,8 +328,14 @@ func (c *Checker) CheckStep() {
 	for _, in := range newInc {
 		excused[in.TaskID] = c.excused[in.TaskID]
 	}
+	for _, l := range newLosses {
+		excused[l.Server] = c.excused[l.Server]
+	}
 	c.mu.Unlock()
 	for _, l := range newLosses {
+		if excused[l.Server] {
+			continue // an unreplicated shard on a server the run crashed
+		}
 		c.Violate("", "shard lost: %s/%s %s (server %s: %s)", l.Database, l.Collection, l.Shard, l.Server, l.Cause)
 	}
 	for _, in := range newInc {

