@@ -116,12 +116,14 @@ func WritePNG(w io.Writer, rep *Report, trace string) error {
 		left.Title.Text = r.Contender + ": load and capacity"
 		left.X.Label.Text = "hours"
 		left.Y.Label.Text = "rps"
+		left.Y.Tick.Marker = plainTicks{}
 		right := plot.New()
 		right.Title.Text = fmt.Sprintf("%s: instances (%.0f coordinator-h, %.0f DB server-h, %.0f overload min)",
 			r.Contender, r.CoordinatorHours, r.DBServerHours, r.OverloadMinutes)
 		right.X.Label.Text = "hours"
 		right.Y.Label.Text = "instances"
 		right.Y.Min = 0
+		right.Y.Tick.Marker = plainTicks{}
 		for _, l := range []struct {
 			p    *plot.Plot
 			xy   plotter.XYs
@@ -179,4 +181,17 @@ func series(ss []Sample) (load, capa, coord, db plotter.XYs) {
 		db = append(db, plotter.XY{X: x, Y: float64(nd)})
 	}
 	return load, capa, coord, db
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros.
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }
