@@ -141,6 +141,8 @@ type env struct {
 	lostHit  bool // a lost response since the last step
 	crashArm bool // crash the DB server being cleaned out
 	crashed  int
+	pinned   map[string]bool
+	pins     []string
 	aborted  bool
 }
 
@@ -399,6 +401,7 @@ func (e *env) step() {
 		return
 	}
 	e.steps++
+	e.notePins()
 	e.chk.CheckStep()
 	if code, _ := e.get("/healthz"); code != http.StatusOK {
 		e.chk.Violate("healthz", "/healthz answered %d", code)
@@ -410,6 +413,33 @@ func (e *env) step() {
 	if lost && e.o.RestartAfterLost {
 		e.restart("right after a lost response")
 	}
+}
+
+// notePins records every role that reports a manual pin. No operator
+// writes numberOfServers in a chaos run, so a pin is the controller taking
+// a count it wrote itself for an operator's.
+func (e *env) notePins() {
+	for _, c := range e.controller().Status().Clusters {
+		for _, rs := range c.Roles {
+			key := c.Name + "/" + rs.Role
+			if contains(rs.Reasons, "manual_override") && !e.pinned[key] {
+				if e.pinned == nil {
+					e.pinned = map[string]bool{}
+				}
+				e.pinned[key] = true
+				e.pins = append(e.pins, fmt.Sprintf("+%s %s pinned at %d (target %d) with no operator", e.clk.Now().Sub(epoch), key, rs.Desired, rs.Target))
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 // crashMidCleanOut crashes the task of the DB server being cleaned out,

@@ -157,15 +157,6 @@ func (e *env) add(t *testing.T, r fault.Rule) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // sagaAt runs until alpha's saga is at step.
 func (e *env) sagaAt(t *testing.T, limit time.Duration, step string) {
 	t.Helper()

@@ -69,16 +69,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	close(next)
 	wg.Wait()
 
-	failed, violations, worst := 0, 0, 0
+	failed, violations, worst, pinned := 0, 0, 0, 0
 	for i, r := range results {
 		if errs[i] != nil || len(r.Violations) > 0 {
 			failed++
 		}
+		if len(r.SpuriousPins) > 0 {
+			pinned++
+		}
 		violations += len(r.Violations)
 		worst = max(worst, r.ConvergedAfter)
 	}
-	fmt.Fprintf(stdout, "summary: %d runs, %d with violations, %d violations, slowest convergence %d intervals, wall time %s\n",
-		*runs, failed, violations, worst, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "summary: %d runs, %d with violations, %d violations, %d with a spurious manual pin, slowest convergence %d intervals, wall time %s\n",
+		*runs, failed, violations, pinned, worst, time.Since(start).Round(time.Millisecond))
 	if failed > 0 {
 		return 1
 	}
@@ -98,6 +101,9 @@ func report(w io.Writer, r Result, err error, verbose bool) {
 		for _, f := range r.Faults {
 			fmt.Fprintf(w, "  fault %s\n", f)
 		}
+	}
+	for _, p := range r.SpuriousPins {
+		fmt.Fprintf(w, "  PIN %s\n", p)
 	}
 	for _, v := range r.Violations {
 		fmt.Fprintf(w, "  VIOLATION %s\n", v)

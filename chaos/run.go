@@ -75,6 +75,10 @@ type Result struct {
 	// ConvergedAfter is the number of intervals from the end of the
 	// faults to convergence (-1: not converged).
 	ConvergedAfter int
+	// SpuriousPins lists roles the controller pinned as if an operator had
+	// set a count in ArangoDB's web UI; no operator acts in a chaos run,
+	// so each is the controller mistaking a count it wrote itself.
+	SpuriousPins []string
 	Wall           time.Duration
 }
 
@@ -142,6 +146,7 @@ func Run(o Options) (Result, error) {
 	res.Violations = e.chk.Violations()
 	res.Steps, res.Restarts, res.Reloads = e.steps, e.restarts, e.reloads
 	res.Faults = e.notes
+	res.SpuriousPins = e.pins
 	res.Hits = len(e.inj.Events())
 	res.Wall = time.Since(start)
 	return res, nil
