@@ -79,7 +79,7 @@ type Result struct {
 	// set a count in ArangoDB's web UI; no operator acts in a chaos run,
 	// so each is the controller mistaking a count it wrote itself.
 	SpuriousPins []string
-	Wall           time.Duration
+	Wall         time.Duration
 }
 
 // ErrOptions reports invalid Options.
