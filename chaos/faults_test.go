@@ -455,3 +455,26 @@ func TestSecretsCheckFindsPlantedSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestFault_CoordinatorCrash(t *testing.T) {
+	e := newTestEnv(t, Options{Seed: 18, alphaLoad: 1500})
+	e.run(2 * time.Minute)
+	task := e.world.Marathon().Tasks(coordApp)[0]
+	e.chk.Excuse(task.ID, "")
+	if err := e.world.Marathon().FailTask(task.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.scales(coordApp, false))
+	e.run(2 * time.Minute)
+	// Marathon replaces the task; the controller does not scale for it,
+	// and removes the FAILED coordinator from ArangoDB once it is gone.
+	if n := len(e.scales(coordApp, false)); n != before {
+		t.Fatalf("%d scale requests for a crash Marathon replaces", n-before)
+	}
+	e.convergeAfterFaults(t)
+	for _, s := range e.world.ArangoDB(alpha).Servers() {
+		if s.Role == arango.Coordinator && s.Status != arango.StatusGood {
+			t.Fatalf("coordinator %s left %s", s.ShortName, s.Status)
+		}
+	}
+}
