@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,7 +21,8 @@ type HTTPOptions struct {
 	AdminToken string
 }
 
-// Handler serves /metrics, /healthz, /readyz, /status and POST /-/reload.
+// Handler serves /metrics, /healthz, /readyz, /status, /debug/pprof/ and
+// POST /-/reload.
 func (c *Controller) Handler(o HTTPOptions) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.cfg.Registry, promhttp.HandlerOpts{Registry: c.cfg.Registry}))
@@ -44,6 +46,12 @@ func (c *Controller) Handler(o HTTPOptions) http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(c.Status())
 	})
+	// Profiles, as Prometheus' own exporters serve them: for finding where
+	// CPU and memory go in production.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, r *http.Request) {
 		if !authorized(r, o.AdminToken) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="arangoscale"`)
