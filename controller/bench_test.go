@@ -31,9 +31,11 @@ func BenchmarkReconcile(b *testing.B) {
 func benchReconcile(b *testing.B, n int) {
 	clk := clock.NewVirtual(t0)
 	p := sim.DefaultParams()
-	p.DCOS.Agents = n/2 + 2 // 5 instances (16 cpus) per cluster
-	p.DCOS.AgentCPUs = 40
-	p.DCOS.AgentMemMB = 160 * 1024
+	// 30 agents (the emulator's port ranges allow no more), sized for 5
+	// instances (16 cpus, 56 GiB) per cluster with room to scale.
+	p.DCOS.Agents = 30
+	p.DCOS.AgentCPUs = float64(n)
+	p.DCOS.AgentMemMB = float64(n) * 4 * 1024
 	var specs []sim.ClusterSpec
 	var yaml strings.Builder
 	yaml.WriteString("clusters:\n")

@@ -61,6 +61,7 @@ type sagaState struct {
 	lastRebalance  time.Time
 	manual         map[policy.Role]manualPin
 	written        map[policy.Role]int // counts we wrote to numberOfServers
+	seen           map[policy.Role]int // numberOfServers at the last reconcile
 	unsafe         string              // why a scale-down is unsafe now ("" = safe)
 }
 
@@ -216,6 +217,7 @@ func (cl *cluster) advanceSaga(ctx context.Context, ob *observation) {
 			}
 			cl.log.Info("killed the task of a cleaned-out DB server", "server", srv.ID, "task", t.ID)
 			w.recordDone(ob.now, dbApp.Instances, dbApp.Instances-1)
+			cl.noteNumberOfServers(ctx, policy.DBServers, dbApp.Instances-1)
 			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Task: t.ID, Detail: "task killed; waiting for FAILED"})
 			return
 		}
@@ -438,7 +440,6 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		return
 	}
 	cl.saga.status.Refused = ""
-	cl.noteNumberOfServers(ctx, policy.DBServers, desired)
 	job, err := cl.clients.ArangoDB.CleanOutServer(ctx, victim.ID)
 	if err != nil {
 		cl.sourceError("arangodb", fmt.Errorf("clean out %s: %w", victim.ID, err))
@@ -532,11 +533,11 @@ func (cl *cluster) hygiene(ctx context.Context, ob *observation) {
 	cl.ctl.metrics.failedWithShards.WithLabelValues(cl.name).Set(float64(failedWithShards))
 }
 
-// noteNumberOfServers writes the count the controller is about to set to
-// ArangoDB's numberOfServers, so a count found there that differs is known
-// to be a person's.
+// noteNumberOfServers writes a count Marathon accepted to ArangoDB's
+// numberOfServers (what its web UI shows and sets), so that a different
+// count appearing there later is known to be a person's.
 func (cl *cluster) noteNumberOfServers(ctx context.Context, r policy.Role, n int) {
-	if cl.clients.ArangoDB == nil {
+	if cl.clients.ArangoDB == nil || cl.ctl.cfg.DryRun {
 		return
 	}
 	if cl.saga.written == nil {
@@ -556,10 +557,34 @@ func (cl *cluster) noteNumberOfServers(ctx context.Context, r policy.Role, n int
 
 // manual pins a role at a count a person set through ArangoDB's web UI
 // (which writes numberOfServers) for the policy's manual_hold.
+//
+// A person's request is a change of numberOfServers to a count the
+// controller did not write. Only a change counts: what stands there when a
+// controller starts (or a cluster joins the policy) may be a stale count of
+// ours — a write that failed, a crash between the Marathon scale and the
+// write — so it is overwritten with Marathon's count instead of obeyed. A
+// pin is kept in memory: a restart during manual_hold releases it.
 func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *marathon.App, c *policy.Constraints) {
 	s := &cl.saga
 	if s.manual == nil {
 		s.manual = map[policy.Role]manualPin{}
+		s.seen = map[policy.Role]int{}
+		s.written = map[policy.Role]int{}
+	}
+	v := ob.arango
+	n, set, read := 0, false, v != nil && v.nosErr == nil
+	if read {
+		n, set = v.nos.Coordinators, v.nos.CoordinatorsSet
+		if w.role == policy.DBServers {
+			n, set = v.nos.DBServers, v.nos.DBServersSet
+		}
+		if !set {
+			n = 0
+		}
+	}
+	prev, primed := s.seen[w.role]
+	if read {
+		s.seen[w.role] = n // 0: not set
 	}
 	if pin, ok := s.manual[w.role]; ok {
 		if ob.now.Before(pin.until) {
@@ -568,35 +593,29 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 		}
 		delete(s.manual, w.role)
 		cl.log.Info("manual hold released", "role", string(w.role), "count", pin.count)
-		// Put our own target back so the old request is not seen again.
+		// Put Marathon's count back so the old request is not seen again.
 		cl.noteNumberOfServers(ctx, w.role, app.Instances)
 		return
-	}
-	v := ob.arango
-	if v == nil || v.nosErr != nil {
-		return
-	}
-	n, set := v.nos.Coordinators, v.nos.CoordinatorsSet
-	if w.role == policy.DBServers {
-		n, set = v.nos.DBServers, v.nos.DBServersSet
 	}
 	if !set || n <= 0 || n == app.Instances {
 		return
 	}
-	if wrote, ok := s.written[w.role]; ok && wrote == n {
-		return // ours, not yet reached in Marathon
+	if primed && n != prev && n != s.written[w.role] {
+		hold := w.rp.ManualHold
+		if hold <= 0 {
+			hold = time.Hour
+		}
+		s.manual[w.role] = manualPin{count: n, until: ob.now.Add(hold)}
+		s.written[w.role] = n
+		c.ManualPin = n
+		cl.log.Info("manual count set in ArangoDB; holding it", "role", string(w.role), "count", n, "until", ob.now.Add(hold))
+		return
 	}
-	hold := w.rp.ManualHold
-	if hold <= 0 {
-		hold = time.Hour
+	// A stale count (ours, or from before we started): heal it, unless a
+	// scale of ours is still on its way (the saga writes after the kill).
+	if len(app.Deployments) == 0 && !(w.role == policy.DBServers && cl.sagaBusy(ob.now)) {
+		cl.noteNumberOfServers(ctx, w.role, app.Instances)
 	}
-	s.manual[w.role] = manualPin{count: n, until: ob.now.Add(hold)}
-	if s.written == nil {
-		s.written = map[policy.Role]int{}
-	}
-	s.written[w.role] = n
-	c.ManualPin = n
-	cl.log.Info("manual count set in ArangoDB; holding it", "role", string(w.role), "count", n, "until", ob.now.Add(hold))
 }
 
 // Pin holds a role of a cluster at n until the given time, exactly as a
@@ -617,8 +636,7 @@ func (c *Controller) Pin(cluster string, r policy.Role, n int, until time.Time) 
 	}
 	if cl.saga.manual == nil {
 		cl.saga.manual = map[policy.Role]manualPin{}
-	}
-	if cl.saga.written == nil {
+		cl.saga.seen = map[policy.Role]int{}
 		cl.saga.written = map[policy.Role]int{}
 	}
 	cl.saga.manual[r] = manualPin{count: n, until: until}

@@ -222,9 +222,6 @@ func (w *worker) reconcile(ctx context.Context, ob *observation) {
 func (w *worker) scale(ctx context.Context, now time.Time, app *marathon.App, to int, d policy.Direction) {
 	ctl := w.cl.ctl
 	dir := d.String()
-	// Write ArangoDB's desired server count first: if we crash between the
-	// two calls, the count left there asks for what we were doing anyway.
-	w.cl.noteNumberOfServers(ctx, w.role, to)
 	_, err := ctl.cfg.Marathon.Scale(ctx, w.appID, to, false)
 	act := &ActionStatus{At: now, From: app.Instances, To: to, Direction: dir, Result: "success"}
 	if err != nil {
@@ -241,6 +238,8 @@ func (w *worker) scale(ctx context.Context, now time.Time, app *marathon.App, to
 	w.hist.RecordScale(now, d)
 	w.lastScale, w.lastDir = now, d
 	w.st.LastAction = act
+	// Only a count Marathon accepted goes to ArangoDB's numberOfServers.
+	w.cl.noteNumberOfServers(ctx, w.role, to)
 	ctl.metrics.actions.WithLabelValues(w.cl.name, string(w.role), dir, "success").Inc()
 	w.logDecision(app.Instances, &w.rec, "success")
 }
