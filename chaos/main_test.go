@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -25,5 +26,18 @@ func TestMainRuns(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "summary: 2 runs, 0 with violations") {
 		t.Fatalf("no summary: %s", out.String())
+	}
+}
+
+// TestMainFromEnv runs Main with the arguments in CHAOS_MAIN, printing as
+// it goes: a long sweep from the test binary, e.g.
+// CHAOS_MAIN="--runs 1000 --seed 1000 --parallel 2" go test ./chaos -run TestMainFromEnv -timeout 2h
+func TestMainFromEnv(t *testing.T) {
+	args := os.Getenv("CHAOS_MAIN")
+	if args == "" {
+		t.Skip("CHAOS_MAIN not set")
+	}
+	if code := Main(strings.Fields(args), os.Stdout, os.Stderr); code != 0 {
+		t.Logf("exit code %d", code)
 	}
 }
