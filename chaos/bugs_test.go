@@ -10,12 +10,13 @@ import (
 	"github.com/arangoscale/arangoscale/sim/fault"
 )
 
-// A scale the controller attempted but Marathon refused leaves its count
-// in ArangoDB's numberOfServers (written before the Marathon call). A
-// restarted controller takes that count for an operator's change made in
-// the web UI and pins the role there for manual_hold (1 h), against the
-// policy: here it scales coordinators up to 4 under light load and keeps
-// them there.
+// Regression: a scale the controller attempted but Marathon refused used
+// to leave its count in ArangoDB's numberOfServers (written before the
+// Marathon call); a restarted controller took that count for an
+// operator's change made in the web UI and pinned the role there for
+// manual_hold (1 h), against the policy: it scaled coordinators up to 4
+// under light load and kept them there. The test skips, naming the bug,
+// if that comes back.
 func TestControllerBug_RefusedScaleBecomesManualPinAfterRestart(t *testing.T) {
 	e := newTestEnv(t, Options{Seed: 21, alphaLoad: 4500})
 	e.add(t, fault.Rule{Name: "409", Service: "marathon", Method: http.MethodPut, Path: "/v2/apps" + coordApp, Action: fault.Conflict})
@@ -35,11 +36,11 @@ func TestControllerBug_RefusedScaleBecomesManualPinAfterRestart(t *testing.T) {
 	}
 }
 
-// The same stale count, from a failed write: the schedule floor raised
-// coordinators to 4 while ArangoDB was unreachable, so writing 4 to
-// numberOfServers failed and 3 stayed there. When ArangoDB answers again
-// the controller takes 3 for an operator's change, pins the role at 3 and
-// scales below the schedule floor 4 (and holds it for manual_hold).
+// Regression, the same stale count from a failed write: the schedule floor
+// raised coordinators to 4 while ArangoDB was unreachable, so writing 4 to
+// numberOfServers failed and 3 stayed there. When ArangoDB answered again
+// the controller took 3 for an operator's change, pinned the role at 3 and
+// scaled below the schedule floor 4, holding it for manual_hold.
 func TestControllerBug_FailedCountWriteBecomesManualPin(t *testing.T) {
 	e := newTestEnv(t, Options{Seed: 132, alphaLoad: 1500})
 	e.add(t, fault.Rule{Name: "down", Service: "arangodb:" + alpha, Action: fault.Unavailable,
