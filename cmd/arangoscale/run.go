@@ -10,15 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/config"
 	"github.com/arangoscale/arangoscale/controller"
-	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/reload"
 )
@@ -43,44 +40,13 @@ type runHooks struct {
 }
 
 func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
-	cfg, err := config.Load()
+	cfg, secrets, w, err := fromEnv(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
 		return 2
 	}
-	secrets, err := cfg.LoadSecrets()
-	if err != nil {
-		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
-		return 2
-	}
-	tlsCfg, err := cfg.TLSConfig()
-	if err != nil {
-		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
-		return 2
-	}
-	logger := cfg.Logger(stderr)
-
-	base := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		TLSClientConfig:     tlsCfg,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	plain := &http.Client{Transport: base}
-	dcos := plain
-	switch {
-	case len(secrets.DCOSServiceAccount) > 0:
-		ts, err := marathon.NewServiceAccount(secrets.DCOSServiceAccount, plain, clock.Real{})
-		if err != nil {
-			fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_DCOS_SERVICE_ACCOUNT_FILE: %v\n", err)
-			return 2
-		}
-		dcos = &http.Client{Transport: marathon.NewAuthTransport(base, ts)}
-	case secrets.DCOSToken != "":
-		dcos = &http.Client{Transport: marathon.NewAuthTransport(base, marathon.StaticToken(secrets.DCOSToken))}
-	}
-
-	rl, err := reload.New[*policy.Config](cfg.PolicyFile, policy.Load, reload.Options{Client: plain, Logger: logger})
+	logger := w.Logger
+	rl, err := reload.New[*policy.Config](cfg.PolicyFile, policy.Load, reload.Options{Client: w.Plain, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_POLICY_FILE: %v\n", err)
 		return 2
@@ -90,26 +56,7 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		return 1
 	}
 
-	w := &controller.Setup{
-		MarathonURL:      cfg.MarathonURL,
-		MesosURL:         cfg.MesosURL,
-		PrometheusURL:    cfg.PrometheusURL,
-		DCOS:             dcos,
-		Plain:            plain,
-		MesosAdminRouter: strings.Contains(cfg.MesosURL, "/mesos"),
-		ArangoUser:       cfg.ArangoDBUsername,
-		ArangoPassword:   secrets.ArangoDBPassword,
-		ArangoJWTSecret:  secrets.ArangoDBJWTSecret,
-		Logger:           logger,
-		Interval:         cfg.Interval,
-		SourceTimeout:    cfg.SourceTimeout,
-		DryRun:           cfg.DryRun,
-		ReloadStatus: func() (bool, time.Time) {
-			ok, at := rl.LastSuccess()
-			return ok, at
-		},
-	}
-	w.Version, w.Commit = version, commit
+	w.ReloadStatus = rl.LastSuccess
 	ctl, err := w.Build()
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)

@@ -5,15 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/arangoscale/arangoscale/clock"
-	"github.com/arangoscale/arangoscale/config"
 	"github.com/arangoscale/arangoscale/controller"
-	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/policy"
 )
 
@@ -40,17 +37,7 @@ func cmdScale(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, err := config.Load()
-	if err != nil {
-		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
-		return 2
-	}
-	secrets, err := cfg.LoadSecrets()
-	if err != nil {
-		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
-		return 2
-	}
-	tlsCfg, err := cfg.TLSConfig()
+	cfg, _, setup, err := fromEnv(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
 		return 2
@@ -59,26 +46,6 @@ func cmdScale(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: policy %s rejected:\n%v\n", cfg.PolicyFile, err)
 		return 1
-	}
-	plain := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsCfg}}
-	dcos := plain
-	switch {
-	case len(secrets.DCOSServiceAccount) > 0:
-		ts, err := marathon.NewServiceAccount(secrets.DCOSServiceAccount, plain, clock.Real{})
-		if err != nil {
-			fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_DCOS_SERVICE_ACCOUNT_FILE: %v\n", err)
-			return 2
-		}
-		dcos = &http.Client{Transport: marathon.NewAuthTransport(plain.Transport, ts)}
-	case secrets.DCOSToken != "":
-		dcos = &http.Client{Transport: marathon.NewAuthTransport(plain.Transport, marathon.StaticToken(secrets.DCOSToken))}
-	}
-	setup := &controller.Setup{
-		MarathonURL: cfg.MarathonURL, MesosURL: cfg.MesosURL, PrometheusURL: cfg.PrometheusURL,
-		DCOS: dcos, Plain: plain,
-		ArangoUser: cfg.ArangoDBUsername, ArangoPassword: secrets.ArangoDBPassword, ArangoJWTSecret: secrets.ArangoDBJWTSecret,
-		Logger: cfg.Logger(stderr), Interval: cfg.Interval, SourceTimeout: cfg.SourceTimeout, DryRun: cfg.DryRun,
-		Version: version, Commit: commit,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
