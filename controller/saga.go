@@ -60,7 +60,7 @@ type sagaState struct {
 	rebalanceSince time.Time
 	lastRebalance  time.Time
 	manual         map[policy.Role]manualPin
-	written        map[policy.Role]int // counts we wrote to numberOfServers
+	written        map[policy.Role]map[int]int // counts we wrote to numberOfServers → reads of it since
 	seen           map[policy.Role]int // numberOfServers at the last reconcile
 	unsafe         string              // why a scale-down is unsafe now ("" = safe)
 }
@@ -533,6 +533,40 @@ func (cl *cluster) hygiene(ctx context.Context, ob *observation) {
 	cl.ctl.metrics.failedWithShards.WithLabelValues(cl.name).Set(float64(failedWithShards))
 }
 
+// writtenReads is how many successful reads of numberOfServers a count
+// we wrote is remembered for: a write that timed out may still land after
+// the next read, and an outage may hide it for any length of time.
+const writtenReads = 3
+
+// wrote remembers a count written (or tried) to numberOfServers, so that
+// reading it back is not taken for a person's change. Every such count is
+// kept until it was read past writtenReads times, not only the last one.
+func (s *sagaState) wrote(r policy.Role, n int) {
+	if s.written == nil {
+		s.written = map[policy.Role]map[int]int{}
+	}
+	if s.written[r] == nil {
+		s.written[r] = map[int]int{}
+	}
+	s.written[r][n] = 0
+}
+
+// ours reports whether n is a count we wrote lately; with read set (this
+// reconcile read numberOfServers) it also ages what we remember.
+func (s *sagaState) ours(r policy.Role, n int, read bool) bool {
+	_, ok := s.written[r][n]
+	if read {
+		for v, reads := range s.written[r] {
+			if reads+1 >= writtenReads {
+				delete(s.written[r], v)
+			} else {
+				s.written[r][v] = reads + 1
+			}
+		}
+	}
+	return ok
+}
+
 // noteNumberOfServers writes a count Marathon accepted to ArangoDB's
 // numberOfServers (what its web UI shows and sets), so that a different
 // count appearing there later is known to be a person's.
@@ -540,10 +574,7 @@ func (cl *cluster) noteNumberOfServers(ctx context.Context, r policy.Role, n int
 	if cl.clients.ArangoDB == nil || cl.ctl.cfg.DryRun {
 		return
 	}
-	if cl.saga.written == nil {
-		cl.saga.written = map[policy.Role]int{}
-	}
-	cl.saga.written[r] = n
+	cl.saga.wrote(r, n)
 	var err error
 	if r == policy.Coordinators {
 		err = cl.clients.ArangoDB.SetNumberOfServers(ctx, &n, nil)
@@ -569,7 +600,6 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 	if s.manual == nil {
 		s.manual = map[policy.Role]manualPin{}
 		s.seen = map[policy.Role]int{}
-		s.written = map[policy.Role]int{}
 	}
 	v := ob.arango
 	n, set, read := 0, false, v != nil && v.nosErr == nil
@@ -583,6 +613,7 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 		}
 	}
 	prev, primed := s.seen[w.role]
+	ours := s.ours(w.role, n, read)
 	if read {
 		s.seen[w.role] = n // 0: not set
 	}
@@ -600,13 +631,12 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 	if !set || n <= 0 || n == app.Instances {
 		return
 	}
-	if primed && n != prev && n != s.written[w.role] {
+	if primed && n != prev && !ours {
 		hold := w.rp.ManualHold
 		if hold <= 0 {
 			hold = time.Hour
 		}
 		s.manual[w.role] = manualPin{count: n, until: ob.now.Add(hold)}
-		s.written[w.role] = n
 		c.ManualPin = n
 		cl.log.Info("manual count set in ArangoDB; holding it", "role", string(w.role), "count", n, "until", ob.now.Add(hold))
 		return
@@ -637,9 +667,7 @@ func (c *Controller) Pin(cluster string, r policy.Role, n int, until time.Time) 
 	if cl.saga.manual == nil {
 		cl.saga.manual = map[policy.Role]manualPin{}
 		cl.saga.seen = map[policy.Role]int{}
-		cl.saga.written = map[policy.Role]int{}
 	}
 	cl.saga.manual[r] = manualPin{count: n, until: until}
-	cl.saga.written[r] = n
 	return nil
 }
