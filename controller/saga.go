@@ -61,8 +61,8 @@ type sagaState struct {
 	lastRebalance  time.Time
 	manual         map[policy.Role]manualPin
 	written        map[policy.Role]map[int]int // counts we wrote to numberOfServers → reads of it since
-	seen           map[policy.Role]int // numberOfServers at the last reconcile
-	unsafe         string              // why a scale-down is unsafe now ("" = safe)
+	seen           map[policy.Role]int         // numberOfServers at the last reconcile
+	unsafe         string                      // why a scale-down is unsafe now ("" = safe)
 }
 
 type manualPin struct {
