@@ -18,6 +18,9 @@ import (
 // reported and skipped, not failed; any other violation fails.
 func TestChaosSeeds(t *testing.T) {
 	runs, seed := 8, int64(1)
+	if raceSeeds > 0 {
+		runs = raceSeeds
+	}
 	if v, err := strconv.Atoi(os.Getenv("CHAOS_RUNS")); err == nil && v > 0 {
 		runs = v
 	}

@@ -19,7 +19,7 @@ func TestMainUsage(t *testing.T) {
 
 func TestMainRuns(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Main([]string{"--faults", "random", "--seed", "1", "--runs", "2", "--duration", "10m", "-v"}, &out, &errb)
+	code := Main([]string{"--faults", "random", "--seed", "1", "--runs", "2", "--duration", "5m", "-v"}, &out, &errb)
 	t.Log(out.String())
 	if code != 0 {
 		t.Fatalf("code %d: %s %s", code, out.String(), errb.String())
