@@ -54,13 +54,14 @@ func TestControllerBug_FailedCountWriteBecomesManualPin(t *testing.T) {
 	e.convergeAfterFaults(t)
 }
 
-// ArangoDB becomes unreachable right after the controller scaled
-// coordinators 2 → 3 and wrote 3 to numberOfServers, so it never read its
-// own 3 back; during the outage the schedule floor raises coordinators to
-// 4 and writing 4 fails. When ArangoDB answers again, 3 differs from the
-// last count read (unset) and from the last count written (4, although
-// that write failed), so it is taken for an operator's change: the role is
-// pinned at 3 and scaled below the schedule floor 4 for manual_hold.
+// Regression: ArangoDB becomes unreachable right after the controller
+// scaled coordinators 2 → 3 and wrote 3 to numberOfServers, so it never
+// read its own 3 back; during the outage the schedule floor raises
+// coordinators to 4 and writing 4 fails. When ArangoDB answered again, 3
+// differed from the last count read (unset) and from the last count
+// written (4, although that write failed), so it was taken for an
+// operator's change: the role was pinned at 3 and scaled below the
+// schedule floor 4 for manual_hold.
 func TestControllerBug_OwnCountUnreadBeforeOutageBecomesManualPin(t *testing.T) {
 	e := newTestEnv(t, Options{Seed: 31, alphaLoad: 1500})
 	e.runUntil(t, 2*time.Minute, "the scale to 3", func() bool { return len(e.scales(coordApp, false)) > 0 })
