@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func TestChaosSeeds(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = Run(Options{Seed: seed + int64(i), Faults: FaultsRandom})
+				results[i], errs[i] = Run(context.Background(), Options{Seed: seed + int64(i), Faults: FaultsRandom})
 			}
 		}()
 	}

@@ -112,6 +112,7 @@ func (b *syncBuffer) String() string {
 // injector, and the real controller built as production builds it.
 type env struct {
 	o       Options
+	ctx     context.Context // ends the run early
 	clk     *clock.Virtual
 	world   *sim.World
 	inj     *fault.Injector
@@ -153,8 +154,8 @@ type timed struct {
 }
 
 // newEnv builds and starts the world and the first controller.
-func newEnv(o Options) (*env, error) {
-	e := &env{o: o, clk: clock.NewVirtual(epoch), logs: &syncBuffer{},
+func newEnv(ctx context.Context, o Options) (*env, error) {
+	e := &env{o: o, ctx: ctx, clk: clock.NewVirtual(epoch), logs: &syncBuffer{},
 		load: map[string]float64{alpha: 800, beta: 300}}
 	if o.alphaLoad > 0 {
 		e.load[alpha] = o.alphaLoad
@@ -229,7 +230,7 @@ func newEnv(o Options) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	if _, err := e.rel.Reload(context.Background()); err != nil {
+	if _, err := e.rel.Reload(ctx); err != nil {
 		e.close()
 		return nil, fmt.Errorf("chaos policy: %w", err)
 	}
@@ -377,6 +378,10 @@ const stepTimeout = 60 * time.Second
 // step advances one interval: the world, the faults, the timeline, one
 // reconcile; then the invariants.
 func (e *env) step() {
+	if e.ctx.Err() != nil {
+		e.aborted = true
+		return
+	}
 	e.world.Advance(interval)
 	e.inj.Tick()
 	now := e.clk.Now()
@@ -390,7 +395,7 @@ func (e *env) step() {
 	ctl := e.controller()
 	done := make(chan struct{})
 	go func() {
-		ctl.Step(context.Background(), true)
+		ctl.Step(e.ctx, true)
 		close(done)
 	}()
 	select {
@@ -508,7 +513,7 @@ func (e *env) role(cluster string, r policy.Role) (controller.RoleStatus, contro
 // reloadPolicy reloads the file the way SIGHUP or a file change does.
 func (e *env) reloadPolicy() error {
 	e.reloads++
-	_, err := e.rel.Reload(context.Background())
+	_, err := e.rel.Reload(e.ctx)
 	return err
 }
 
@@ -581,6 +586,3 @@ func newSecrets(seed int64) Secrets {
 	}
 	return s
 }
-
-// Env is a running chaos world, handed to Options.Script.
-type Env struct{ e *env }

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func newTestEnv(t *testing.T, o Options) *env {
 	if err := o.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := newEnv(o)
+	e, err := newEnv(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

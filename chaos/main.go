@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,7 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			for i := range next {
 				o := base
 				o.Seed = *seed + int64(i)
-				results[i], errs[i] = Run(o)
+				results[i], errs[i] = Run(context.Background(), o)
 				mu.Lock()
 				report(stdout, results[i], errs[i], *verbose)
 				mu.Unlock()

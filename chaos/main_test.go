@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -39,5 +41,17 @@ func TestMainFromEnv(t *testing.T) {
 	}
 	if code := Main(strings.Fields(args), os.Stdout, os.Stderr); code != 0 {
 		t.Logf("exit code %d", code)
+	}
+}
+
+func TestRunEndsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := Run(ctx, Options{Seed: 1, Faults: FaultsRandom})
+	if !errors.Is(err, context.Canceled) || r.Steps != 0 {
+		t.Fatalf("cancelled run: %d steps, %v", r.Steps, err)
+	}
+	if _, err := Run(context.Background(), Options{Faults: "often"}); !errors.Is(err, ErrOptions) {
+		t.Fatalf("bad options: %v", err)
 	}
 }

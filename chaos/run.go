@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,9 +51,6 @@ type Options struct {
 	// RestartAfterLost restarts the controller right after every lost
 	// response (the random plan sets it for some seeds).
 	RestartAfterLost bool
-	// Script, when set, is called once the world is up, before the first
-	// step, to add faults of its own (tests).
-	Script func(*Env)
 	// Logs, when set, receives the controllers' JSON logs as well.
 	Logs io.Writer
 
@@ -111,24 +109,21 @@ func (o *Options) defaults() error {
 // checking the invariants after every step; then stops the faults and
 // checks that the controller converges within Settle intervals and that
 // no secret showed anywhere.
-func Run(o Options) (Result, error) {
+// A done ctx ends the run early with ctx's error.
+func Run(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	if err := o.defaults(); err != nil {
 		return Result{}, err
 	}
-	e, err := newEnv(o)
+	e, err := newEnv(ctx, o)
 	if err != nil {
 		return Result{}, fmt.Errorf("chaos: seed %d: %w", o.Seed, err)
 	}
 	defer e.close()
-	env := &Env{e: e}
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed))
 	end := epoch.Add(o.Duration)
 	if o.Faults == FaultsRandom {
 		e.plan(rng, end)
-	}
-	if o.Script != nil {
-		o.Script(env)
 	}
 	for e.clk.Now().Before(end) && !e.aborted {
 		e.step()
@@ -149,6 +144,9 @@ func Run(o Options) (Result, error) {
 	res.SpuriousPins = e.pins
 	res.Hits = len(e.inj.Events())
 	res.Wall = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("chaos: seed %d: %w", o.Seed, err)
+	}
 	return res, nil
 }
 
