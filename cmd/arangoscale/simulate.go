@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arangoscale/arangoscale/chaos"
 	"github.com/arangoscale/arangoscale/sim"
 	"github.com/arangoscale/arangoscale/simulate"
 )
@@ -28,6 +29,13 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // controller over HTTP to the emulated world) and the baselines, printing
 // a Markdown table and writing CSV and PNG to --out.
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
+	// With --faults it is the chaos run instead: the controller under
+	// injected faults, checked against its invariants, seed by seed.
+	for _, a := range args {
+		if a == "--faults" || a == "-faults" || strings.HasPrefix(a, "--faults=") || strings.HasPrefix(a, "-faults=") {
+			return chaos.Main(args, stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var traces multiFlag
@@ -44,6 +52,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: arangoscale simulate --policy P.yaml [--trace T.csv ...] [flags]")
+		fmt.Fprintln(stderr, "       arangoscale simulate --faults random [--seed N] [--runs K] [--duration D]   (invariants under injected faults)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -72,3 +72,16 @@ func TestSimulateWritesResults(t *testing.T) {
 		t.Fatalf("step.png: %v (%d bytes)", err, len(png))
 	}
 }
+
+// TestSimulateFaultsRunsChaos: --faults turns simulate into the chaos run
+// of the invariants.
+func TestSimulateFaultsRunsChaos(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"simulate", "--faults", "random", "--seed", "3", "--runs", "1", "--duration", "5m"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "summary: 1 runs, 0 with violations") {
+		t.Fatalf("no clean summary:\n%s", out.String())
+	}
+}
