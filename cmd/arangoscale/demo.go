@@ -92,7 +92,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o demoOptions
 	fs.DurationVar(&o.duration, "duration", 4*time.Hour, "virtual time to run")
-	fs.DurationVar(&o.wall, "wall", 30*time.Second, "wall time the run is paced to (0: as fast as possible)")
+	fs.DurationVar(&o.wall, "wall", 20*time.Second, "wall time the run is paced to (0: as fast as possible)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address for /status and /metrics")
 	fs.Float64Var(&o.speed, "speed", 3, "trace compression: trace seconds per virtual second")
 	fs.Float64Var(&o.scale, "scale-rps", 2.5, "multiply the trace's requests per second by this")
