@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/arangoscale/arangoscale/arangodb"
@@ -93,10 +94,14 @@ func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
 	for _, s := range h {
 		v.byID[s.ID] = s
 	}
-	v.shards, v.shardsErr = a.Shards(ctx)
-	v.jobs, v.jobsErr = a.CleanOutJobs(ctx)
-	v.nos, v.nosErr = a.NumberOfServers(ctx)
-	v.pending, _, v.rebalErr = a.RebalanceStatus(ctx)
+	// The four reads are independent: side by side, a slow coordinator
+	// costs one timeout, not four.
+	var wg sync.WaitGroup
+	wg.Go(func() { v.shards, v.shardsErr = a.Shards(ctx) })
+	wg.Go(func() { v.jobs, v.jobsErr = a.CleanOutJobs(ctx) })
+	wg.Go(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
+	wg.Go(func() { v.pending, _, v.rebalErr = a.RebalanceStatus(ctx) })
+	wg.Wait()
 	return v, nil
 }
 
