@@ -255,35 +255,11 @@ func (h *harness) role(r string) controller.RoleStatus {
 // want (0 when there is none).
 func (h *harness) metric(name string, want map[string]string) float64 {
 	h.t.Helper()
-	mfs, err := h.reg.Gather()
+	v, err := controller.SumSeries(h.reg, name, want)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				total += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				total += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return total
+	return v
 }
 
 func (h *harness) actions(role, dir, result string) float64 {

@@ -137,3 +137,39 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	m.reconcile.DeletePartialMatch(l)
 	m.removedServers.DeletePartialMatch(l)
 }
+
+// SumSeries adds up the values of every counter or gauge series of the
+// metric name whose labels include match, as gathered from g (0 when there
+// is none). The demo's report and the tests read the controller's
+// decisions through it.
+func SumSeries(g prometheus.Gatherer, name string, match map[string]string) (float64, error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := make(map[string]string, len(m.GetLabel()))
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range match {
+				if have[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				total += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				total += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return total, nil
+}
