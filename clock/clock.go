@@ -26,8 +26,9 @@ func (Real) Now() time.Time { return time.Now() }
 // concurrent use: emulators read it from HTTP handlers while a test or the
 // simulator advances it.
 type Virtual struct {
-	mu sync.RWMutex
-	t  time.Time
+	mu      sync.RWMutex
+	t       time.Time
+	tickers []*virtualTicker
 }
 
 // NewVirtual returns a virtual clock standing at start.
@@ -47,6 +48,7 @@ func (v *Virtual) Advance(d time.Duration) time.Time {
 	defer v.mu.Unlock()
 	if d > 0 {
 		v.t = v.t.Add(d)
+		v.fireLocked()
 	}
 	return v.t
 }
@@ -57,5 +59,6 @@ func (v *Virtual) Set(t time.Time) {
 	defer v.mu.Unlock()
 	if t.After(v.t) {
 		v.t = t
+		v.fireLocked()
 	}
 }
