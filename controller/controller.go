@@ -56,6 +56,10 @@ type Controller struct {
 	log     *slog.Logger
 	metrics *promMetrics
 
+	// setMu serialises SetPolicy, which may wait for reconciles. mu guards
+	// the fields below and is only ever held for a copy or a swap, never
+	// across I/O or while waiting for a cluster's lock.
+	setMu    sync.Mutex
 	mu       sync.Mutex
 	policy   *policy.Config
 	clusters map[string]*cluster
@@ -116,16 +120,27 @@ func (c *Controller) Policy() *policy.Config {
 // stop after their in-flight reconcile and their metric series go; new
 // clusters are connected. It fails without changing anything when a new
 // cluster cannot be connected.
+//
+// A cluster's policy is swapped between two of its reconciles, so SetPolicy
+// may wait for a slow reconcile; it does so without holding c.mu, which
+// health, readiness and status take only for a snapshot.
 func (c *Controller) SetPolicy(p *policy.Config) error {
 	if p == nil {
 		return errors.New("controller: nil policy")
 	}
+	c.setMu.Lock()
+	defer c.setMu.Unlock()
+
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	current := make(map[string]*cluster, len(c.clusters))
+	for name, cl := range c.clusters {
+		current[name] = cl
+	}
+	c.mu.Unlock()
 
 	fresh := map[string]*cluster{}
 	for _, pc := range p.Clusters {
-		if old, ok := c.clusters[pc.Name]; ok {
+		if old, ok := current[pc.Name]; ok {
 			fresh[pc.Name] = old
 			continue
 		}
@@ -140,7 +155,7 @@ func (c *Controller) SetPolicy(p *policy.Config) error {
 	for _, pc := range p.Clusters {
 		fresh[pc.Name].setPolicy(pc)
 	}
-	for name, old := range c.clusters {
+	for name, old := range current {
 		if _, ok := fresh[name]; !ok {
 			old.mu.Lock() // waits for an in-flight reconcile
 			old.removed = true
@@ -149,13 +164,16 @@ func (c *Controller) SetPolicy(p *policy.Config) error {
 			c.log.Info("cluster removed from policy", "cluster", name)
 		}
 	}
-	c.clusters = fresh
-	c.order = c.order[:0]
+	order := make([]string, 0, len(fresh))
 	for name := range fresh {
-		c.order = append(c.order, name)
+		order = append(order, name)
 	}
-	sort.Strings(c.order)
+	sort.Strings(order)
+	c.mu.Lock()
+	c.clusters = fresh
+	c.order = order
 	c.policy = p
+	c.mu.Unlock()
 	return nil
 }
 
@@ -228,11 +246,12 @@ func (c *Controller) Step(ctx context.Context, wait bool) {
 	}
 }
 
-// Run steps the controller in real time until ctx ends, then waits for
-// in-flight reconciles so no action is left half-done.
+// Run steps the controller every second of its clock until ctx ends, then
+// waits for in-flight reconciles so no action is left half-done. With a
+// clock.Virtual it ticks as the virtual time is advanced.
 func (c *Controller) Run(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	tick, stop := clock.NewTicker(c.cfg.Clock, time.Second)
+	defer stop()
 	// The reconciles get their own context: on shutdown an action already
 	// sent to Marathon or ArangoDB finishes and is recorded.
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -243,7 +262,7 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-ctx.Done():
 			c.inflight.Wait()
 			return
-		case <-tick.C:
+		case <-tick:
 			c.Step(work, false)
 		}
 	}
