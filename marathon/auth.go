@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/redirect"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -126,9 +127,9 @@ func NewServiceAccount(accountJSON []byte, httpClient *http.Client, clk clock.Cl
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("dcos service account %q: %w: login_endpoint %q is not an http(s) URL", acc.UID, ErrInvalid, s.loginURL)
 	}
-	if s.hc == nil {
-		s.hc = &http.Client{}
-	}
+	// A 307 keeps the POST body, and with it the login JWT: never to
+	// another host.
+	s.hc = redirect.Guard(s.hc)
 	if s.clk == nil {
 		s.clk = clock.Real{}
 	}

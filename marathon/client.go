@@ -40,6 +40,8 @@ import (
 	"time"
 
 	gm "github.com/gambol99/go-marathon"
+
+	"github.com/arangoscale/arangoscale/redirect"
 )
 
 // DefaultTimeout bounds one call when Config.Timeout is zero.
@@ -104,6 +106,8 @@ func New(cfg Config) (*Client, error) {
 		c.Transport = NewAuthTransport(hc.Transport, cfg.Auth)
 		hc = &c
 	}
+	// The token is added by a transport, so it would go with any redirect.
+	hc = redirect.Guard(hc)
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -143,6 +147,19 @@ func (c *Client) begin(ctx context.Context) (*call, func()) {
 func (cl *call) httpClient(base *http.Client) *http.Client {
 	hc := *base
 	hc.Transport = cl
+	if check := base.CheckRedirect; check != nil {
+		// Keep a refused redirect as the call's cause: go-marathon would
+		// report only the 3xx or ErrMarathonDown.
+		hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			err := check(req, via)
+			if err != nil {
+				cl.mu.Lock()
+				cl.status, cl.body, cl.err = 0, nil, err
+				cl.mu.Unlock()
+			}
+			return err
+		}
+	}
 	return &hc
 }
 
@@ -201,6 +218,8 @@ func (cl *call) translate(parent context.Context, op string, err error) error {
 	status, body, terr := cl.status, cl.body, cl.err
 	cl.mu.Unlock()
 	switch {
+	case terr != nil && errors.Is(terr, redirect.ErrRefused):
+		return fmt.Errorf("marathon %s: %w", op, terr)
 	case status != 0:
 		return fmt.Errorf("marathon %s: %w", op, newAPIError(status, body))
 	case terr != nil && errors.Is(terr, ErrUnauthorized):
