@@ -28,6 +28,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/redirect"
 )
 
 // Loader validates raw policy bytes. name is the source (path or URL) so
@@ -39,14 +40,18 @@ const (
 	DefaultDebounce     = time.Second
 	DefaultPollInterval = 30 * time.Second
 	DefaultMaxSize      = 16 << 20
-	defaultHTTPTimeout  = 30 * time.Second
+	DefaultFetchTimeout = 30 * time.Second
 )
 
 // Options tune a Reloader. The zero value is usable.
 type Options struct {
-	// Client fetches URL sources (default: a client with a 30 s timeout).
-	// Give it the TLS settings of config.TLSConfig.
+	// Client fetches URL sources (default: a plain http.Client). Give it
+	// the TLS settings of config.TLSConfig. Redirects to another host or
+	// from https to http are refused whatever its CheckRedirect says.
 	Client *http.Client
+	// FetchTimeout bounds one fetch of a URL source, the body included,
+	// whatever the Client's own timeout (default 30s).
+	FetchTimeout time.Duration
 	// Clock stamps LastSuccess (default clock.Real).
 	Clock clock.Clock
 	// Debounce is how long a file must stay quiet after a change before it
@@ -77,6 +82,9 @@ func (e *SourceError) Error() string        { return fmt.Sprintf("policy source 
 func (e *SourceError) Unwrap() error        { return e.Err }
 func (e *SourceError) Is(target error) bool { return target == ErrSource }
 
+// ErrBusy means a Reload gave up waiting for another one still running.
+var ErrBusy = errors.New("another policy reload is in progress")
+
 // ErrRejected is matched (errors.Is) by every *LoadError.
 var ErrRejected = errors.New("policy rejected")
 
@@ -101,7 +109,9 @@ type Reloader[T any] struct {
 
 	cur atomic.Pointer[T]
 
-	mu      sync.Mutex // serialises Reload; guards the fields below
+	// sem serialises Reload and guards the fields below; unlike a mutex,
+	// waiting for it respects the caller's context.
+	sem     chan struct{}
 	sum     [sha256.Size]byte
 	haveSum bool
 	etag    string
@@ -126,7 +136,7 @@ func New[T any](src string, load Loader[T], opts Options) (*Reloader[T], error) 
 	if load == nil {
 		return nil, errors.New("reload: nil loader")
 	}
-	r := &Reloader[T]{src: src, name: src, load: load, opts: opts}
+	r := &Reloader[T]{src: src, name: src, load: load, opts: opts, sem: make(chan struct{}, 1)}
 	l := strings.ToLower(src)
 	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
 		u, err := url.Parse(src)
@@ -137,7 +147,11 @@ func New[T any](src string, load Loader[T], opts Options) (*Reloader[T], error) 
 		r.name = u.Redacted()
 	}
 	if r.opts.Client == nil {
-		r.opts.Client = &http.Client{Timeout: defaultHTTPTimeout}
+		r.opts.Client = &http.Client{}
+	}
+	r.opts.Client = redirect.Guard(r.opts.Client)
+	if r.opts.FetchTimeout <= 0 {
+		r.opts.FetchTimeout = DefaultFetchTimeout
 	}
 	if r.opts.Clock == nil {
 		r.opts.Clock = clock.Real{}
@@ -218,9 +232,17 @@ func (r *Reloader[T]) record(err error, loaded bool) {
 // returns a *LoadError and keeps the old value; an unreadable source returns
 // a *SourceError. Good new content replaces the value atomically and the
 // OnChange functions run before Reload returns.
+//
+// While another Reload runs, Reload waits for it as long as ctx allows; if
+// ctx ends first it returns a *SourceError wrapping ErrBusy and ctx's error,
+// and records nothing.
 func (r *Reloader[T]) Reload(ctx context.Context) (changed bool, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false, &SourceError{Source: r.name, Err: fmt.Errorf("%w: %w", ErrBusy, ctx.Err())}
+	}
+	defer func() { <-r.sem }()
 	changed, err = r.reload(ctx)
 	r.record(err, changed)
 	switch {
@@ -300,6 +322,10 @@ func (r *Reloader[T]) readAll(rd io.Reader) ([]byte, error) {
 }
 
 func (r *Reloader[T]) fetch(ctx context.Context) (data []byte, etag, lastMod string, notModified bool, err error) {
+	// One deadline for the whole exchange: a server that sends headers and
+	// then stalls the body must not hold the reload lock for good.
+	ctx, cancel := context.WithTimeout(ctx, r.opts.FetchTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.src, nil)
 	if err != nil {
 		return nil, "", "", false, &SourceError{Source: r.name, Err: err}
