@@ -70,52 +70,6 @@ func Guard(c *http.Client) *http.Client {
 	return &g
 }
 
-// Transport refuses, as a transport error, any redirect answer whose
-// Location leaves the request's origin. It is for clients whose
-// http.Client is built out of reach (go-driver's connection takes only a
-// RoundTripper); each hop is checked against the one before, which keeps a
-// chain of hops within the first origin.
-func Transport(next http.RoundTripper) http.RoundTripper {
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	return transport{next: next}
-}
-
-type transport struct{ next http.RoundTripper }
-
-func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
-	if err != nil || !isRedirect(resp.StatusCode) {
-		return resp, err
-	}
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		return resp, nil // not followed by http.Client either
-	}
-	to, perr := req.URL.Parse(loc)
-	if perr == nil {
-		perr = Allowed(req.URL, to)
-	} else {
-		perr = fmt.Errorf("%w: unparsable Location: %w", ErrRefused, perr)
-	}
-	if perr != nil {
-		resp.Body.Close()
-		return nil, perr
-	}
-	return resp, nil
-}
-
-// isRedirect: the codes http.Client follows.
-func isRedirect(code int) bool {
-	switch code {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return true
-	}
-	return false
-}
-
 func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
 // hostPort is the host with the scheme's default port made explicit, so
