@@ -17,7 +17,9 @@ import (
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
 	"github.com/arangodb/go-driver/v2/connection"
-	"github.com/arangodb/go-driver/v2/utils/jwt"
+
+	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/redirect"
 )
 
 // DefaultTimeout bounds each HTTP request when Config.Timeout is zero.
@@ -45,6 +47,8 @@ type Config struct {
 	// that makes several requests (Shards) applies it to each one; the
 	// caller's context bounds the whole call.
 	Timeout time.Duration
+	// Clock dates the JWTs (exp, iat); nil means the real clock.
+	Clock clock.Clock
 }
 
 // Client talks to one ArangoDB cluster. It is safe for concurrent use.
@@ -82,12 +86,14 @@ func New(cfg Config) (*Client, error) {
 	var auth connection.Authentication
 	switch {
 	case cfg.JWTSecret != "":
-		header, err := jwt.CreateArangodJwtAuthorizationHeader(cfg.JWTSecret, jwtServerID)
+		j, err := NewSuperuserJWT(cfg.JWTSecret, jwtServerID, cfg.Clock)
+		if err == nil {
+			_, err = j.Header() // fail here, not on the first request
+		}
 		if err != nil {
-			// The signing error never contains the secret; still, say little.
 			return nil, fmt.Errorf("%w: cannot sign JWT from the secret", ErrInvalidConfig)
 		}
-		auth = connection.NewHeaderAuth("Authorization", "%s", header)
+		auth = j
 	case cfg.Username != "":
 		auth = connection.NewBasicAuth(cfg.Username, cfg.Password)
 	case cfg.Password != "":
@@ -211,6 +217,42 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any, q
 	})
 }
 
+// maxBody bounds a success body: the largest real answers (shard
+// distribution or the agency plan of a cluster with thousands of
+// collections, a coordinator's metrics) are a few MB.
+const maxBody = 32 << 20
+
+// errBodyTooLarge fails the read of a success body past maxBody; classify
+// names the call it happened in.
+var errBodyTooLarge = fmt.Errorf("response body larger than %d bytes", maxBody)
+
+// limitedBody reads at most left bytes and then fails, instead of quietly
+// truncating (which would decode as garbled JSON) or reading forever.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly maxBody from a longer one.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, errBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
+
 // jsonErrorTransport makes every error answer carry an ArangoDB-style JSON
 // body. Proxies and load balancers in front of coordinators (Marathon-LB,
 // DC/OS Admin Router) answer 502/503/504 with HTML or plain text, on which
@@ -219,8 +261,23 @@ type jsonErrorTransport struct{ next http.RoundTripper }
 
 func (t jsonErrorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
-	if err != nil || resp.StatusCode < 400 || resp.Header.Get("Content-Encoding") != "" {
+	if err != nil {
 		return resp, err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+		// Never followed: Go would resend the credentials to another
+		// host, or from https to http, and go-driver cannot replay a
+		// request body (following a 307 panics in the driver). A cluster
+		// coordinator answers itself.
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: coordinator answered %d to %s", redirect.ErrRefused, resp.StatusCode, req.URL.Redacted())
+	}
+	if resp.StatusCode < 400 {
+		resp.Body = &limitedBody{rc: resp.Body, left: maxBody}
+		return resp, nil
+	}
+	if resp.Header.Get("Content-Encoding") != "" {
+		return resp, nil
 	}
 	const limit = 1 << 20
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, limit))
