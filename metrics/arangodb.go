@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/redirect"
 )
 
 // ArangoDBOptions tunes an ArangoDB source.
@@ -71,11 +72,10 @@ func (e *ServerError) Unwrap() error { return e.Err }
 
 // NewArangoDB returns a source for the cluster reached at endpoint (a
 // coordinator URL such as http://coordinator:8529). The client's
-// transport adds authentication.
+// transport adds authentication, so redirects are followed only within
+// their origin (redirect.Guard).
 func NewArangoDB(client *http.Client, endpoint string, clk clock.Clock, opts ArangoDBOptions) *ArangoDB {
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client = redirect.Guard(client)
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/redirect"
 )
 
 // MesosOptions tunes a Mesos source.
@@ -102,11 +103,11 @@ func (m *Mesos) fetch(ctx context.Context, u string, parse func([]byte) (any, er
 
 // NewMesos returns a Mesos source for the master at masterURL (for example
 // http://leader.mesos:5050 or https://dcos.example.com/mesos). The
-// client's transport adds authentication.
+// client's transport adds authentication (the DC/OS token), so redirects
+// are followed only within their origin (redirect.Guard): point masterURL
+// at the leading master (leader.mesos), not at one that redirects to it.
 func NewMesos(client *http.Client, masterURL string, clk clock.Clock, opts MesosOptions) *Mesos {
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client = redirect.Guard(client)
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	"github.com/prometheus/common/model"
+
+	"github.com/arangoscale/arangoscale/redirect"
 )
 
 // Prometheus evaluates the policies' promql: expressions with instant
@@ -28,8 +30,9 @@ type Prometheus struct {
 
 // NewPrometheus returns a source for the Prometheus server at url. The
 // client's transport adds authentication; nil means a default client.
+// Redirects are followed only within their origin (redirect.Guard).
 func NewPrometheus(url string, client *http.Client) (*Prometheus, error) {
-	c, err := api.NewClient(api.Config{Address: url, Client: client})
+	c, err := api.NewClient(api.Config{Address: url, Client: redirect.Guard(client)})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %q: %w", url, err)
 	}
