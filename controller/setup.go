@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arangodb/go-driver/v2/utils/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arangoscale/arangoscale/arangodb"
@@ -101,6 +100,7 @@ func (w *Setup) arangoClient(pc *policy.Cluster) (*arangodb.Client, error) {
 		Password:  w.ArangoPassword,
 		JWTSecret: w.ArangoJWTSecret,
 		Timeout:   w.SourceTimeout,
+		Clock:     w.Clock,
 	}
 	if t, ok := tlsCfg.(*http.Transport); ok && t.TLSClientConfig != nil {
 		cfg.TLS = t.TLSClientConfig
@@ -118,7 +118,7 @@ func (w *Setup) Connector() Connector {
 		if err != nil {
 			return nil, err
 		}
-		auth, err := arangoAuthHeader(w.ArangoUser, w.ArangoPassword, w.ArangoJWTSecret)
+		auth, err := arangoAuthHeader(w.ArangoUser, w.ArangoPassword, w.ArangoJWTSecret, w.Clock)
 		if err != nil {
 			return nil, err
 		}
@@ -169,36 +169,46 @@ func (w *Setup) Build() (*Controller, error) {
 	})
 }
 
-// arangoAuthHeader is the Authorization value for metric scrapes: a
-// superuser JWT when a secret is configured, else basic auth, else none.
-func arangoAuthHeader(user, password, jwtSecret string) (string, error) {
+// arangoAuthHeader gives the Authorization value for metric scrapes: a
+// superuser JWT, short-lived and renewed (arangodb.SuperuserJWT), when a
+// secret is configured, else basic auth, else none.
+func arangoAuthHeader(user, password, jwtSecret string, clk clock.Clock) (func() (string, error), error) {
 	if jwtSecret != "" {
-		h, err := jwt.CreateArangodJwtAuthorizationHeader(jwtSecret, "arangoscale")
-		if err != nil {
-			return "", errors.New("cannot sign the ArangoDB JWT")
+		j, err := arangodb.NewSuperuserJWT(jwtSecret, "arangoscale", clk)
+		if err == nil {
+			_, err = j.Header()
 		}
-		return h, nil
+		if err != nil {
+			return nil, errors.New("cannot sign the ArangoDB JWT")
+		}
+		return j.Header, nil
 	}
+	var h string
 	if user != "" {
 		r, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
 		r.SetBasicAuth(user, password)
-		return r.Header.Get("Authorization"), nil
+		h = r.Header.Get("Authorization")
 	}
-	return "", nil
+	return func() (string, error) { return h, nil }, nil
 }
 
 // headerTransport sets one header on every request.
 type headerTransport struct {
-	base        http.RoundTripper
-	name, value string
+	base  http.RoundTripper
+	name  string
+	value func() (string, error)
 }
 
 func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t.value == "" {
+	v, err := t.value()
+	if err != nil {
+		return nil, err
+	}
+	if v == "" {
 		return t.base.RoundTrip(r)
 	}
 	r = r.Clone(r.Context())
-	r.Header.Set(t.name, t.value)
+	r.Header.Set(t.name, v)
 	return t.base.RoundTrip(r)
 }
 
