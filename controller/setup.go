@@ -108,6 +108,22 @@ func (w *Setup) arangoClient(pc *policy.Cluster) (*arangodb.Client, error) {
 	return arangodb.New(cfg)
 }
 
+// MarathonClient is the Marathon client Build would use.
+func (w *Setup) MarathonClient() (Marathon, error) {
+	w.defaults()
+	if w.Marathon != nil {
+		return w.Marathon, nil
+	}
+	return w.marathonClient()
+}
+
+// HoldStore is where manual holds of a cluster are kept: its ArangoDB,
+// as the controller reads them. `arangoscale scale` writes there.
+func (w *Setup) HoldStore(pc *policy.Cluster) (HoldStore, error) {
+	w.defaults()
+	return w.arangoClient(pc)
+}
+
 // Connector builds every cluster's clients from its policy.
 func (w *Setup) Connector() Connector {
 	return func(pc *policy.Cluster, onError func(string, error)) (*ClusterClients, error) {
@@ -139,7 +155,7 @@ func (w *Setup) Connector() Connector {
 			cc.Prometheus = p
 			cc.Clock = w.Clock
 		}
-		return &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin}, nil
+		return &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin, Holds: admin}, nil
 	}
 }
 
