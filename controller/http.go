@@ -34,8 +34,8 @@ func (c *Controller) Handler(o HTTPOptions) http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !c.Ready() {
-			http.Error(w, "not ready: no policy loaded or no reconcile done yet\n", http.StatusServiceUnavailable)
+		if ok, why := c.Readiness(); !ok {
+			http.Error(w, "not ready:\n"+why+"\n", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

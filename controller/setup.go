@@ -42,6 +42,7 @@ type Setup struct {
 	DryRun        bool
 	Backoff       BackoffSettings
 	ReloadStatus  func() (bool, time.Time)
+	ReloadError   func() error
 	// Marathon, when set, replaces the client built from MarathonURL.
 	Marathon        Marathon
 	Version, Commit string
@@ -182,6 +183,7 @@ func (w *Setup) Build() (*Controller, error) {
 		Version:      w.Version,
 		Commit:       w.Commit,
 		ReloadStatus: w.ReloadStatus,
+		ReloadError:  w.ReloadError,
 	})
 }
 

@@ -61,6 +61,10 @@ type RoleStatus struct {
 	BackoffUntil  *time.Time     `json:"backoff_until,omitempty"`
 	Errors        []string       `json:"errors,omitempty"`
 	Paused        bool           `json:"paused"`
+	// Observed: the role's Marathon app was read at least once since the
+	// role joined the policy; until then the counts mean nothing (null in
+	// /status, no arangoscale_instances series).
+	Observed bool `json:"observed"`
 }
 
 // SignalStatus is one policy metric against its target.
@@ -336,6 +340,7 @@ func (w *worker) report(now time.Time, app *marathon.App) {
 
 	st := &w.st
 	st.Current, st.Healthy, st.Target, st.Desired = app.TasksRunning, app.TasksHealthy, app.Instances, rec.Desired
+	st.Observed = true
 	st.Min, st.Max = w.rp.Min, w.rp.Max
 	st.Direction = dir
 	st.Reasons = rec.Reasons.Strings()

@@ -57,6 +57,7 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 	}
 
 	w.ReloadStatus = rl.LastSuccess
+	w.ReloadError = rl.LastError
 	ctl, err := w.Build()
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)

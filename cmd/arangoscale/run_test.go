@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -135,6 +136,17 @@ func TestRunReloadTriggers(t *testing.T) {
 	}
 	if code, m := getURL(t, base+"/metrics"); code != 200 || !strings.Contains(m, "arangoscale_config_last_reload_successful 0") {
 		t.Errorf("reload metric not 0 after a rejected policy")
+	}
+	var st struct {
+		Reload *struct {
+			OK       bool      `json:"ok"`
+			LoadedAt time.Time `json:"loaded_at"`
+			Errors   []string  `json:"errors"`
+		} `json:"reload"`
+	}
+	if _, s := getURL(t, base+"/status"); json.Unmarshal([]byte(s), &st) != nil || st.Reload == nil || st.Reload.OK ||
+		st.Reload.LoadedAt.IsZero() || len(st.Reload.Errors) == 0 || !strings.Contains(st.Reload.Errors[0], "policies.yaml:") {
+		t.Errorf("/status lacks the rejected reload: %s", s)
 	}
 
 	// A good one by POST …
