@@ -1,11 +1,14 @@
 package controller_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arangoscale/arangoscale/controller"
 )
 
 // TestMarathonUnreachableFromStartIsNotReady: with Marathon failing from
@@ -56,5 +59,34 @@ func TestMarathonUnreachableFromStartIsNotReady(t *testing.T) {
 	_, body = get(t, srv+"/status")
 	if !strings.Contains(body, `"current": 2`) {
 		t.Errorf("/status after Marathon came back lacks the count: %s", body)
+	}
+}
+
+// TestClosedByDefault: no profiles on the main handler; without an admin
+// token POST /-/reload is refused unless AdminOpen says otherwise.
+func TestClosedByDefault(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	reloads := 0
+	reload := func(context.Context) error { reloads++; return nil }
+	closed := httptestServer(t, h.ctl.Handler(controller.HTTPOptions{Reload: reload}))
+	if code, _ := get(t, closed+"/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the main port: %d, want 404", code)
+	}
+	resp, err := http.Post(closed+"/-/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || reloads != 0 {
+		t.Fatalf("/-/reload without a token configured: %d (%d reloads), want 403", resp.StatusCode, reloads)
+	}
+	open := httptestServer(t, h.ctl.Handler(controller.HTTPOptions{Reload: reload, AdminOpen: true}))
+	resp, err = http.Post(open+"/-/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || reloads != 1 {
+		t.Fatalf("/-/reload with AdminOpen: %d (%d reloads)", resp.StatusCode, reloads)
 	}
 }

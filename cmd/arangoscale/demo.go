@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os/signal"
 	"sort"
 	"strings"
@@ -158,7 +157,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: ctl.Handler(controller.HTTPOptions{}), ReadHeaderTimeout: 5 * time.Second}
+	srv := controller.NewServer(ctl.Handler(controller.HTTPOptions{}))
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 

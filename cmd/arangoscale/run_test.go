@@ -176,3 +176,16 @@ func getURL(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestRunRefusesUnknownVariable: a misspelled variable stops the start
+// with one line naming it and the closest known name.
+func TestRunRefusesUnknownVariable(t *testing.T) {
+	t.Setenv("ARANGOSCALE_INTERVL", "5s")
+	var stderr bytes.Buffer
+	if code := runController(context.Background(), &stderr, runHooks{}); code != 2 {
+		t.Fatalf("exit %d, want 2; %s", code, stderr.String())
+	}
+	if got := stderr.String(); got != "arangoscale: ARANGOSCALE_INTERVL: unknown variable; did you mean ARANGOSCALE_INTERVAL?\n" {
+		t.Fatalf("stderr %q", got)
+	}
+}
