@@ -528,7 +528,7 @@ func (cl *cluster) hygiene(ctx context.Context, ob *observation) {
 			continue
 		}
 		cl.ctl.metrics.removedServers.WithLabelValues(cl.name, string(r)).Inc()
-		cl.log.Info("removed stale FAILED server", "server", s.ID, "server_role", s.Role)
+		cl.log.Info(cl.staleServerWords(r, ob.now), "server", s.ID, "server_role", s.Role)
 	}
 	cl.ctl.metrics.failedWithShards.WithLabelValues(cl.name).Set(float64(failedWithShards))
 }
