@@ -118,6 +118,13 @@ func (w *Setup) MarathonClient() (Marathon, error) {
 	return w.marathonClient()
 }
 
+// AdminClient is the ArangoDB admin client the controller would use for
+// the cluster.
+func (w *Setup) AdminClient(pc *policy.Cluster) (*arangodb.Client, error) {
+	w.defaults()
+	return w.arangoClient(pc)
+}
+
 // HoldStore is where manual holds of a cluster are kept: its ArangoDB,
 // as the controller reads them. `arangoscale scale` writes there.
 func (w *Setup) HoldStore(pc *policy.Cluster) (HoldStore, error) {
