@@ -83,12 +83,12 @@ func validateOnline(ctx context.Context, setup *controller.Setup, path string, d
 			problems = append(problems, at(fmt.Sprintf("clusters[%d]: %v", i, err), "clusters", i))
 			continue
 		}
-		obs := clients.Observer.Observe(ctx, req)
+		clients.Observer.Observe(ctx, req) // the first read primes the rates
 		if err := wait(ctx); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", path, err))
 			return problems, ok
 		}
-		obs = clients.Observer.Observe(ctx, req)
+		obs := clients.Observer.Observe(ctx, req)
 		nm := 0
 		for _, r := range []policy.Role{policy.Coordinators, policy.DBServers} {
 			rp, has := pc.Roles[r]
