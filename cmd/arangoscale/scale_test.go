@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -132,6 +133,11 @@ func TestScaleHoldRespectedAcrossRestart(t *testing.T) {
 	}
 	if got, err := controller.SumSeries(r.ctl.Registry(), "arangoscale_manual_hold_until_timestamp_seconds", map[string]string{"role": "coordinators"}); err != nil || got != float64(h[0].Until.Unix()) {
 		t.Fatalf("hold expiry metric %v, want %v", got, h[0].Until.Unix())
+	}
+	rec := httptest.NewRecorder()
+	r.ctl.Handler(controller.HTTPOptions{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `"holds": [`) || !strings.Contains(body, `"until": "2026-05-04T11:00:00Z"`) || !strings.Contains(body, `"source": "cli"`) {
+		t.Errorf("/status lacks the hold:\n%s", body)
 	}
 	out.Reset()
 	if err := manualScale(ctx, r.setup(), r.pol, scaleOptions{cluster: "prod", role: policy.Coordinators, release: true}, r.step, &out); err != nil {
@@ -258,4 +264,37 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestScaleHoldExpires: at its end a hold is deleted from the store, the
+// log says so, its series go, and the policy decides again.
+func TestScaleHoldExpires(t *testing.T) {
+	r := newScaleRig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	o := scaleOptions{cluster: "prod", role: policy.Coordinators, to: 5, hold: 10 * time.Minute, wait: true}
+	if err := manualScale(ctx, r.setup(), r.pol, o, r.step, &out); err != nil {
+		t.Fatalf("scale: %v\n%s", err, out.String())
+	}
+	r.run(ctx, 30*time.Minute)
+	if !strings.Contains(r.log.String(), "manual hold expired; the policy decides again") {
+		t.Errorf("no log line for the expiry:\n%s", r.log.String())
+	}
+	if h := r.holds(); len(h) != 0 {
+		t.Errorf("holds after the expiry: %+v", h)
+	}
+	store, err := r.setup().HoldStore(r.pol.Clusters[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok, err := store.Hold(ctx, "coordinators"); ok || err != nil {
+		t.Errorf("hold document left after the expiry: %+v %v", h, err)
+	}
+	if n, err := controller.SumSeries(r.ctl.Registry(), "arangoscale_manual_hold_until_timestamp_seconds", nil); err != nil || n != 0 {
+		t.Errorf("hold series after the expiry: %v %v", n, err)
+	}
+	if got := r.world.State("prod").Coordinators.Target; got == 5 {
+		t.Errorf("20 min after the expiry still at the held count")
+	}
 }
