@@ -63,6 +63,11 @@ func TestValidateOnline(t *testing.T) {
 		!strings.Contains(problems[1], "endpoints[1] http://127.0.0.1:1: does not answer") {
 		t.Fatalf("problems:\n%s", strings.Join(problems, "\n"))
 	}
+	noProm := strings.Replace(good, "          - signal: disk_utilization\n            target: 0.80", "          - promql: 'sum(up)'\n            target: 0.80", 1)
+	problems, _ = check(noProm, "right")
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], "p.yaml:27:13: clusters[0].roles.dbservers.metrics[1] promql:sum(up): no Prometheus source configured") {
+		t.Fatalf("metric without data: %q", problems)
+	}
 	problems, _ = check(good, "wrong")
 	if len(problems) != 1 || !strings.HasPrefix(problems[0], "p.yaml:6:") || !strings.Contains(problems[0], "credentials refused") {
 		t.Fatalf("wrong password: %q", problems)
