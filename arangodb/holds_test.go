@@ -3,8 +3,12 @@ package arangodb
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/arangodb/go-driver/v2/utils/jwt"
 )
 
 // TestHoldsRoundTrip writes, reads, replaces and deletes a hold through the
@@ -50,5 +54,37 @@ func TestHoldsRoundTrip(t *testing.T) {
 	}
 	if err := e.c.DeleteHold(ctx, "coordinators", ""); err != nil {
 		t.Fatalf("deleting a hold already gone: %v", err)
+	}
+}
+
+// TestHoldMalformed: a hold document someone edited into nonsense is an
+// ErrBadResponse naming the document, never a hold.
+func TestHoldMalformed(t *testing.T) {
+	e := newEmu(t, 3)
+	ctx := context.Background()
+	h, err := e.c.PutHold(ctx, Hold{Role: "dbservers", Count: 4, Until: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, e.url+"/_db/_system/_api/document/"+HoldsCollection+"/dbservers", strings.NewReader(`{"role":"dbservers","count":"four"}`))
+	auth, err := jwt.CreateArangodJwtAuthorizationHeader(emuSecret, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("raw replace: %d", resp.StatusCode)
+	}
+	_, ok, err := e.c.Hold(ctx, "dbservers")
+	if ok || !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), HoldsCollection+"/dbservers") {
+		t.Fatalf("malformed hold: ok=%v err=%v", ok, err)
+	}
+	if h.Rev == "" {
+		t.Fatal("no _rev")
 	}
 }
