@@ -156,7 +156,7 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 			c.ManualPin = pin.count
 			return
 		}
-		if pin.rev != "" {
+		if pin.rev != "" && !cl.ctl.cfg.DryRun { // dry-run changes nothing, not even the store
 			// Only the revision we read: a new hold written meanwhile stays.
 			if err := store.DeleteHold(ctx, string(w.role), pin.rev); err != nil && !errors.Is(err, arangodb.ErrHoldChanged) {
 				cl.sourceError("arangodb", fmt.Errorf("end manual hold: %w", err))
@@ -176,7 +176,7 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 			hold = time.Hour
 		}
 		pin := manualPin{count: n, until: ob.now.Add(hold), setAt: ob.now, by: "ArangoDB web UI", why: "numberOfServers changed", source: HoldFromWebUI}
-		if store != nil {
+		if store != nil && !cl.ctl.cfg.DryRun {
 			h, err := store.PutHold(ctx, pin.hold(cl.name, w.role))
 			if err != nil {
 				// Held in memory all the same; a restart would lose it.
@@ -217,6 +217,10 @@ func (cl *cluster) readHold(ctx context.Context, r policy.Role, now time.Time) b
 		return true
 	}
 	pin := pinOf(h)
+	if !now.Before(pin.until) && cl.ctl.cfg.DryRun && !had {
+		// Ended (and said so), but a dry run does not delete it.
+		return true
+	}
 	if (!had || old.rev != pin.rev) && now.Before(pin.until) {
 		cl.log.Info("manual hold in force", "role", string(r), "count", pin.count, "until", pin.until,
 			"by", pin.by, "why", pin.why, "source", pin.source)

@@ -100,3 +100,38 @@ func TestBadPolicyAtStartIsRejected(t *testing.T) {
 		t.Fatalf("start with a bad policy:\n%s", s)
 	}
 }
+
+// TestDryRunLeavesHoldStore: a dry-run controller applies and ends a hold
+// in its own view but never deletes it, and says it ended once.
+func TestDryRunLeavesHoldStore(t *testing.T) {
+	r := newScaleRig(t)
+	s := r.setup()
+	s.DryRun = true
+	ctl, err := s.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.SetPolicy(r.pol); err != nil {
+		t.Fatal(err)
+	}
+	r.ctl = ctl
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := manualScale(ctx, r.setup(), r.pol, scaleOptions{cluster: "prod", role: policy.Coordinators, to: 5, hold: 5 * time.Minute}, r.step, &out); err != nil {
+		t.Fatal(err)
+	}
+	r.run(ctx, 15*time.Minute)
+	if n := strings.Count(r.log.String(), "manual hold expired"); n != 1 {
+		t.Errorf("%d expiry lines, want 1:\n%s", n, r.log.String())
+	}
+	store, err := r.setup().HoldStore(r.pol.Clusters[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := store.Hold(ctx, "coordinators"); !ok || err != nil {
+		t.Errorf("dry run deleted the hold document: %v %v", ok, err)
+	}
+	if got := r.world.State("prod").Coordinators.Target; got != 2 {
+		t.Errorf("dry run changed Marathon: %d coordinators", got)
+	}
+}
