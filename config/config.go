@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,8 @@ type Config struct {
 	CAFile                 string `envconfig:"CA_FILE" desc:"extra PEM CA bundle; TLS is always verified"`
 	PrometheusURL          string `envconfig:"PROMETHEUS_URL" desc:"Prometheus server for promql: metrics"`
 	AdminTokenFile         string `envconfig:"ADMIN_TOKEN_FILE" desc:"bearer token required by mutating HTTP endpoints"`
+	AdminOpen              bool   `envconfig:"ADMIN_OPEN" default:"false" desc:"without ADMIN_TOKEN_FILE, allow mutating HTTP endpoints without a token"`
+	PprofListen            string `envconfig:"PPROF_LISTEN" desc:"loopback address for /debug/pprof (e.g. 127.0.0.1:6060); unset: off"`
 }
 
 // Error is a configuration error about one variable. Its text is a single
@@ -85,8 +88,80 @@ func bad(key, format string, args ...any) *Error {
 // oneLine keeps an error on one line whatever a value or an OS error holds.
 func oneLine(s string) string { return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s) }
 
-// Load reads the configuration from the process environment.
-func Load() (*Config, error) { return FromEnv(os.LookupEnv) }
+// Load reads the configuration from the process environment. An
+// ARANGOSCALE_* variable that is not one of ours stops it: a misspelled
+// setting silently left at its default is worse than no start.
+func Load() (*Config, error) {
+	if err := CheckUnknown(os.Environ()); err != nil {
+		return nil, err
+	}
+	return FromEnv(os.LookupEnv)
+}
+
+// CheckUnknown returns an *Error for the first ARANGOSCALE_* entry of
+// environ ("NAME=value" strings) that names no variable, with the closest
+// known name.
+func CheckUnknown(environ []string) error {
+	known := Names()
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, Prefix+"_") {
+			continue
+		}
+		if slices.Contains(known, name) {
+			continue
+		}
+		return &Error{Var: name, Msg: "unknown variable; did you mean " + closest(name, known) + "?"}
+	}
+	return nil
+}
+
+// closest is the known name a person most likely meant: one the name is
+// the start of (ADMIN_TOKEN → ADMIN_TOKEN_FILE), else the least edits away.
+func closest(name string, known []string) string {
+	best, dist := "", -1
+	for _, k := range known {
+		d := editDistance(name, k)
+		if strings.HasPrefix(k, name) {
+			d = 0
+		}
+		if dist < 0 || d < dist {
+			best, dist = k, d
+		}
+	}
+	return best
+}
+
+// Names are the full names of every variable, in declaration order.
+func Names() []string {
+	t := reflect.TypeFor[Config]()
+	out := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		out = append(out, varName(t.Field(i).Tag.Get("envconfig")))
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
 
 // FromEnv reads and validates the configuration through lookup (os.LookupEnv
 // in production, a map in tests). Variables and defaults are the envconfig
@@ -209,6 +284,30 @@ func (c *Config) validate() error {
 		if err := checkURL("PROMETHEUS_URL", c.PrometheusURL); err != nil {
 			return err
 		}
+	}
+	if c.AdminOpen && c.AdminTokenFile != "" {
+		return bad("ADMIN_OPEN", "set only one of %s and %s", varName("ADMIN_TOKEN_FILE"), varName("ADMIN_OPEN"))
+	}
+	if c.PprofListen != "" {
+		if err := checkLoopback("PPROF_LISTEN", c.PprofListen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLoopback accepts only a loopback host:port: profiles show memory
+// contents and cost CPU, so they never face the network.
+func checkLoopback(key, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return bad(key, "invalid address %q (want 127.0.0.1:port)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return bad(key, "invalid port in %q", addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return bad(key, "%q is not a loopback address (want 127.0.0.1:port or [::1]:port)", addr)
 	}
 	return nil
 }

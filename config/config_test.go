@@ -310,3 +310,44 @@ func TestLogger(t *testing.T) {
 		t.Fatalf("text logger wrote %q", buf.String())
 	}
 }
+
+// TestUnknownVariableStopsStart: a misspelled ARANGOSCALE_* variable is
+// refused with one line naming it and the closest known name.
+func TestUnknownVariableStopsStart(t *testing.T) {
+	for in, want := range map[string]string{
+		"ARANGOSCALE_INTERVL=5s":        "ARANGOSCALE_INTERVL: unknown variable; did you mean ARANGOSCALE_INTERVAL?",
+		"ARANGOSCALE_ADMIN_TOKEN=x":     "ARANGOSCALE_ADMIN_TOKEN: unknown variable; did you mean ARANGOSCALE_ADMIN_TOKEN_FILE?",
+		"ARANGOSCALE_DRYRUN=true":       "ARANGOSCALE_DRYRUN: unknown variable; did you mean ARANGOSCALE_DRY_RUN?",
+		"ARANGOSCALE_PPROF=127.0.0.1:1": "ARANGOSCALE_PPROF: unknown variable; did you mean ARANGOSCALE_PPROF_LISTEN?",
+	} {
+		err := CheckUnknown([]string{"PATH=/bin", "ARANGOSCALE_INTERVAL=15s", in})
+		var ce *Error
+		if !errors.As(err, &ce) || err.Error() != want {
+			t.Errorf("%s: %v, want %q", in, err, want)
+		}
+	}
+	if err := CheckUnknown([]string{"ARANGOSCALE_INTERVAL=15s", "ARANGOSCALE_ADMIN_OPEN=true", "OTHER_INTERVL=1"}); err != nil {
+		t.Errorf("known variables refused: %v", err)
+	}
+	t.Setenv("ARANGOSCALE_INTERVL", "5s")
+	if _, err := Load(); err == nil || !strings.HasPrefix(err.Error(), "ARANGOSCALE_INTERVL: unknown variable") {
+		t.Errorf("Load with a misspelled variable: %v", err)
+	}
+}
+
+func TestPprofListenOnlyLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true, ":6060": false, "0.0.0.0:6060": false, "10.0.0.1:6060": false} {
+		e := base(t)
+		e["ARANGOSCALE_PPROF_LISTEN"] = addr
+		_, err := FromEnv(e.lookup)
+		if (err == nil) != ok {
+			t.Errorf("PPROF_LISTEN=%s: %v", addr, err)
+		}
+	}
+	e := base(t)
+	e["ARANGOSCALE_ADMIN_OPEN"] = "true"
+	e["ARANGOSCALE_ADMIN_TOKEN_FILE"] = writeFile(t, "tok", "x")
+	if _, err := FromEnv(e.lookup); err == nil {
+		t.Error("ADMIN_OPEN together with ADMIN_TOKEN_FILE accepted")
+	}
+}

@@ -96,7 +96,7 @@ func (cl *cluster) setPolicy(pc *policy.Cluster) {
 
 // publish stores the /status snapshot; the caller holds cl.mu.
 func (cl *cluster) publish() {
-	cr := ClusterRun{Name: cl.name, Interval: cl.intervalLocked().String(), Saga: cl.saga.status}
+	cr := ClusterRun{Name: cl.name, Interval: cl.intervalLocked().String(), Saga: cl.saga.status, Holds: cl.holds()}
 	for _, r := range roles {
 		if w, ok := cl.workers[r]; ok {
 			cr.Roles = append(cr.Roles, w.st)
@@ -247,6 +247,8 @@ type ClusterRun struct {
 	Interval string       `json:"interval"`
 	Roles    []RoleStatus `json:"roles"`
 	Saga     SagaStatus   `json:"saga"`
+	// Holds are the manual holds in force, with their expiry.
+	Holds []HoldStatus `json:"holds"`
 }
 
 func (cl *cluster) status() ClusterRun {

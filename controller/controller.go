@@ -37,6 +37,8 @@ type Config struct {
 	// ReloadStatus, when set, reports the outcome of the latest policy
 	// reload (however it was triggered) for the reload metrics.
 	ReloadStatus func() (ok bool, at time.Time)
+	// ReloadError, when set, is the error of the latest reload attempt.
+	ReloadError func() error
 }
 
 // BackoffSettings shape the per-worker exponential backoff after a failed
@@ -270,7 +272,8 @@ func (c *Controller) Run(ctx context.Context) {
 
 // Ready reports whether a policy is loaded and a reconcile has completed.
 func (c *Controller) Ready() bool {
-	return c.Policy() != nil && c.reconciled.Load()
+	ok, _ := c.Readiness()
+	return ok
 }
 
 // Alive reports whether the loop ticked recently.
@@ -301,6 +304,8 @@ type Status struct {
 	DryRun   bool         `json:"dry_run"`
 	Ready    bool         `json:"ready"`
 	Clusters []ClusterRun `json:"clusters"`
+	// Reload is the latest policy reload (absent without a reloader).
+	Reload *ReloadResult `json:"reload,omitempty"`
 }
 
 // Status returns a snapshot of every cluster and role.
@@ -311,7 +316,7 @@ func (c *Controller) Status() Status {
 		clusters = append(clusters, c.clusters[name])
 	}
 	c.mu.Unlock()
-	st := Status{Time: c.cfg.Clock.Now(), DryRun: c.cfg.DryRun, Ready: c.Ready()}
+	st := Status{Time: c.cfg.Clock.Now(), DryRun: c.cfg.DryRun, Ready: c.Ready(), Reload: c.reloadResult()}
 	for _, cl := range clusters {
 		st.Clusters = append(st.Clusters, cl.status())
 	}

@@ -12,6 +12,23 @@
 // and the scale-down saga reads where it stands from ArangoDB's agency jobs
 // and Marathon's tasks on every reconcile.
 //
+// # Manual holds
+//
+// A person's wanted count for a role (from `arangoscale scale` or a change
+// of numberOfServers in ArangoDB's web UI) is a hold: count, until when,
+// who and why. Holds are kept in the ArangoDB cluster itself, one document
+// per role in the collection arangoscale_holds of its _system database,
+// and read on every reconcile. That store was chosen because every process
+// that can act on the cluster already reaches and authenticates to it, it
+// outlives any controller process and instance (a restart or a Marathon
+// replacement reads the same hold), and it needs no second system: the
+// ZooKeeper of the HA mode is optional, the controller's memory is lost on
+// restart, and a Marathon label would change the app and start a
+// deployment. Writes replace or delete only the revision read (If-Match on
+// _rev), so a hold set while another ends is never overwritten unseen.
+// `scale` only writes the hold; the controller that owns the cluster acts,
+// so there is never a second reconcile loop beside it.
+//
 // Time comes from an injected clock. Run drives the loop in real time;
 // Step runs one pass and, with wait set, returns only when every due cluster
 // is done, so tests and the simulator advance virtual time and call Step.

@@ -42,6 +42,8 @@ type ArangoDB interface {
 type ClusterClients struct {
 	Observer Observer
 	ArangoDB ArangoDB
+	// Holds keeps manual holds; nil keeps them in memory only.
+	Holds HoldStore
 }
 
 // Connector builds the clients of one cluster from its policy. onError is

@@ -36,11 +36,21 @@ type promMetrics struct {
 	failedWithShards *prometheus.GaugeVec
 	removedServers   *prometheus.CounterVec
 	interval         *prometheus.GaugeVec
+	holdUntil        *prometheus.GaugeVec
+	holdCount        *prometheus.GaugeVec
 }
 
 func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetrics {
 	f := promauto.With(reg)
 	m := &promMetrics{
+		holdUntil: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_manual_hold_until_timestamp_seconds",
+			Help: "When the manual hold of a role ends (unix seconds); absent without a hold.",
+		}, []string{"cluster", "role"}),
+		holdCount: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "arangoscale_manual_hold_count",
+			Help: "The instance count a manual hold keeps a role at; absent without a hold.",
+		}, []string{"cluster", "role"}),
 		instances: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "arangoscale_instances",
 			Help: "Instances of a role: current (running), target (Marathon), desired (policy), min and max.",
@@ -136,6 +146,8 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	m.sourceErrors.DeletePartialMatch(l)
 	m.reconcile.DeletePartialMatch(l)
 	m.removedServers.DeletePartialMatch(l)
+	m.holdUntil.DeletePartialMatch(l)
+	m.holdCount.DeletePartialMatch(l)
 }
 
 // SumSeries adds up the values of every counter or gauge series of the

@@ -41,6 +41,7 @@ type Setup struct {
 	DryRun        bool
 	Backoff       BackoffSettings
 	ReloadStatus  func() (bool, time.Time)
+	ReloadError   func() error
 	// Marathon, when set, replaces the client built from MarathonURL.
 	Marathon        Marathon
 	Version, Commit string
@@ -108,6 +109,29 @@ func (w *Setup) arangoClient(pc *policy.Cluster) (*arangodb.Client, error) {
 	return arangodb.New(cfg)
 }
 
+// MarathonClient is the Marathon client Build would use.
+func (w *Setup) MarathonClient() (Marathon, error) {
+	w.defaults()
+	if w.Marathon != nil {
+		return w.Marathon, nil
+	}
+	return w.marathonClient()
+}
+
+// AdminClient is the ArangoDB admin client the controller would use for
+// the cluster.
+func (w *Setup) AdminClient(pc *policy.Cluster) (*arangodb.Client, error) {
+	w.defaults()
+	return w.arangoClient(pc)
+}
+
+// HoldStore is where manual holds of a cluster are kept: its ArangoDB,
+// as the controller reads them. `arangoscale scale` writes there.
+func (w *Setup) HoldStore(pc *policy.Cluster) (HoldStore, error) {
+	w.defaults()
+	return w.arangoClient(pc)
+}
+
 // Connector builds every cluster's clients from its policy.
 func (w *Setup) Connector() Connector {
 	return func(pc *policy.Cluster, onError func(string, error)) (*ClusterClients, error) {
@@ -139,7 +163,7 @@ func (w *Setup) Connector() Connector {
 			cc.Prometheus = p
 			cc.Clock = w.Clock
 		}
-		return &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin}, nil
+		return &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin, Holds: admin}, nil
 	}
 }
 
@@ -166,6 +190,7 @@ func (w *Setup) Build() (*Controller, error) {
 		Version:      w.Version,
 		Commit:       w.Commit,
 		ReloadStatus: w.ReloadStatus,
+		ReloadError:  w.ReloadError,
 	})
 }
 

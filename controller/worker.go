@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -31,6 +32,9 @@ type worker struct {
 	seeded    bool
 	lastScale time.Time
 	lastDir   policy.Direction
+	// lastDryRun is the dry-run decision logged last ("" after a reconcile
+	// that wanted no change), so it is logged when it changes.
+	lastDryRun string
 
 	bo           *backoff.ExponentialBackOff
 	backoffUntil time.Time
@@ -61,6 +65,10 @@ type RoleStatus struct {
 	BackoffUntil  *time.Time     `json:"backoff_until,omitempty"`
 	Errors        []string       `json:"errors,omitempty"`
 	Paused        bool           `json:"paused"`
+	// Observed: the role's Marathon app was read at least once since the
+	// role joined the policy; until then the counts mean nothing (null in
+	// /status, no arangoscale_instances series).
+	Observed bool `json:"observed"`
 }
 
 // SignalStatus is one policy metric against its target.
@@ -202,13 +210,18 @@ func (w *worker) reconcile(ctx context.Context, ob *observation) {
 	defer w.publishTimes(now) // the action below may start a backoff
 
 	if rec.Direction == policy.None || rec.Desired == app.Instances {
+		w.lastDryRun = ""
 		return
 	}
 	dir := rec.Direction.String()
 	if ctl.cfg.DryRun {
 		ctl.metrics.actions.WithLabelValues(w.cl.name, string(w.role), dir, "dry_run").Inc()
 		w.st.LastAction = &ActionStatus{At: now, From: app.Instances, To: rec.Desired, Direction: dir, Result: "dry_run"}
-		w.logDecision(app.Instances, rec, "dry_run")
+		// The same would-be decision every interval is noise: say it once.
+		if key := fmt.Sprintf("%d>%d %s %s", app.Instances, rec.Desired, dir, rec.Reasons); key != w.lastDryRun {
+			w.lastDryRun = key
+			w.logDecision(app.Instances, rec, "dry_run")
+		}
 		return
 	}
 	if w.role == policy.DBServers && rec.Direction == policy.Down {
@@ -260,9 +273,19 @@ func (w *worker) logDecision(from int, rec *policy.Recommendation, result string
 // decisionAttrs are the fields of a decision's log line: from, to,
 // direction, reasons and every signal against its target.
 func (w *worker) decisionAttrs(from int, rec *policy.Recommendation) []any {
+	// Why it moved (or wanted to) apart from what held it back: a
+	// scale-down that went through is not "stabilizing".
+	why := (rec.Reasons &^ rec.Blocked).Strings()
+	if why == nil {
+		why = []string{}
+	}
+	held := rec.Blocked.Strings()
+	if held == nil {
+		held = []string{}
+	}
 	attrs := []any{
 		"from", from, "to", rec.Desired, "direction", rec.Direction.String(),
-		"reasons", rec.Reasons.Strings(),
+		"why", why, "held_back", held,
 	}
 	sig := make([]any, 0, len(rec.Metrics))
 	for _, m := range rec.Metrics {
@@ -336,6 +359,7 @@ func (w *worker) report(now time.Time, app *marathon.App) {
 
 	st := &w.st
 	st.Current, st.Healthy, st.Target, st.Desired = app.TasksRunning, app.TasksHealthy, app.Instances, rec.Desired
+	st.Observed = true
 	st.Min, st.Max = w.rp.Min, w.rp.Max
 	st.Direction = dir
 	st.Reasons = rec.Reasons.Strings()

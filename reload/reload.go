@@ -246,6 +246,9 @@ func (r *Reloader[T]) Reload(ctx context.Context) (changed bool, err error) {
 	changed, err = r.reload(ctx)
 	r.record(err, changed)
 	switch {
+	case err != nil && r.cur.Load() == nil:
+		// At start there is nothing to keep: the caller rejects and exits.
+		r.opts.Logger.Error("policy rejected; there is no previous policy to keep", "source", r.name, "error", err)
 	case err != nil:
 		r.opts.Logger.Warn("policy reload failed, keeping the previous policy", "source", r.name, "error", err)
 	case changed:

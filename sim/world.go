@@ -69,6 +69,10 @@ type Params struct {
 	// request recording). service is "marathon", "mesos", "agent:<i>" or
 	// ArangoService(cluster). It is also DCOS.Wrap unless that is set.
 	Wrap func(service string, h http.Handler) http.Handler
+	// Addr, when set, is the listen address of a service (same names as
+	// Wrap; "" keeps 127.0.0.1 on a random port). It is also DCOS.Addr
+	// unless that is set.
+	Addr func(service string) string
 }
 
 // ArangoService is the Params.Wrap service name of a cluster's ArangoDB
@@ -226,6 +230,9 @@ func NewWorld(clk clock.Clock, p Params, clusters ...ClusterSpec) (*World, error
 	if err != nil {
 		return nil, err
 	}
+	if p.DCOS.Addr == nil {
+		p.DCOS.Addr = p.Addr
+	}
 	if p.DCOS.Wrap == nil {
 		p.DCOS.Wrap = p.Wrap
 	}
@@ -344,7 +351,11 @@ func (w *World) Start() error {
 	defer w.mu.Unlock()
 	for _, name := range w.names {
 		c := w.clusters[name]
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		addr := "127.0.0.1:0"
+		if a := w.p.Addr; a != nil && a(ArangoService(name)) != "" {
+			addr = a(ArangoService(name))
+		}
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("sim: cluster %q: listen: %w", name, err)
 		}

@@ -9,7 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
+	"os"
 	"os/signal"
 	"sort"
 	"strings"
@@ -26,9 +26,13 @@ import (
 
 // demoPolicy is the policy the demo runs; endpoints are filled in from the
 // emulated world.
-var demoPolicy = template.Must(template.New("policy").Parse(`# arangoscale demo policy
+var demoPolicy = template.Must(policyTemplates.New("demo").Parse(`# arangoscale demo policy
 clusters:
-  - name: {{.Name}}
+{{template "cluster" .}}`))
+
+// policyTemplates hold one policy cluster entry ("cluster", given Name and
+// ArangoURL) shared by the demo and emulate.
+var policyTemplates = template.Must(template.New("cluster").Parse(`  - name: {{.Name}}
     interval: 15s
     arangodb:
       endpoints: [{{.ArangoURL}}]
@@ -82,6 +86,7 @@ type demoOptions struct {
 	speed    float64
 	scale    float64
 	skip     time.Duration // trace time skipped at the start
+	policy   string        // a policy file for cluster "demo" instead of the built-in one
 }
 
 // cmdDemo runs the controller over HTTP against the emulated world on a
@@ -97,6 +102,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.speed, "speed", 3, "trace compression: trace seconds per virtual second")
 	fs.Float64Var(&o.scale, "scale-rps", 2.5, "multiply the trace's requests per second by this")
 	fs.DurationVar(&o.skip, "skip", 12*time.Hour, "trace time to skip at the start (the quiet night)")
+	fs.StringVar(&o.policy, "policy", "", "policy file to run instead of the built-in one (one cluster named demo; its arangodb endpoints are replaced by the emulated one)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -130,13 +136,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 	}
 	defer world.Close()
 
-	var pol bytes.Buffer
-	if err := demoPolicy.Execute(&pol, map[string]string{"Name": "demo", "ArangoURL": world.ArangoURL("demo")}); err != nil {
-		return err
-	}
-	p, err := policy.Load("demo-policy.yaml", pol.Bytes())
+	p, text, err := demoPolicyFor(o.policy, world.ArangoURL("demo"))
 	if err != nil {
-		return fmt.Errorf("demo policy: %w", err)
+		return err
 	}
 	w := &controller.Setup{
 		MarathonURL: world.MarathonURL(),
@@ -158,7 +160,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: ctl.Handler(controller.HTTPOptions{}), ReadHeaderTimeout: 5 * time.Second}
+	srv := controller.NewServer(ctl.Handler(controller.HTTPOptions{}))
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -166,6 +168,11 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 	fmt.Fprintf(out, "  marathon %s · mesos %s · arangodb %s\n", world.MarathonURL(), world.MesosURL(), world.ArangoURL("demo"))
 	fmt.Fprintf(out, "  controller status http://%s/status · metrics http://%s/metrics\n", ln.Addr(), ln.Addr())
 	fmt.Fprintf(out, "  %s of a World Cup 98 day (×%.0f faster, ×%.1f rps) in virtual time, paced to %s\n\n", o.duration, o.speed, o.scale, o.wall)
+	if o.policy != "" {
+		fmt.Fprintf(out, "policy %s (arangodb endpoints set to the emulated %s):\n%s\n", o.policy, world.ArangoURL("demo"), text)
+	} else {
+		fmt.Fprintf(out, "policy (built in; save it, edit it and pass it with --policy):\n%s\n", text)
+	}
 
 	rep := &demoReport{}
 	const step = 15 * time.Second
@@ -198,6 +205,36 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 		return errors.New("shards were lost")
 	}
 	return nil
+}
+
+// demoPolicyFor loads the demo's policy: the built-in one, or the file,
+// which must have exactly the one cluster "demo". It returns the text too,
+// to print.
+func demoPolicyFor(path, arangoURL string) (*policy.Config, string, error) {
+	if path == "" {
+		var pol bytes.Buffer
+		if err := demoPolicy.Execute(&pol, map[string]string{"Name": "demo", "ArangoURL": arangoURL}); err != nil {
+			return nil, "", err
+		}
+		p, err := policy.Load("demo-policy.yaml", pol.Bytes())
+		if err != nil {
+			return nil, "", fmt.Errorf("demo policy: %w", err)
+		}
+		return p, pol.String(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("--policy: %w", err)
+	}
+	p, err := policy.Load(path, data)
+	if err != nil {
+		return nil, "", fmt.Errorf("--policy rejected:\n%w", err)
+	}
+	if len(p.Clusters) != 1 || p.Clusters[0].Name != "demo" {
+		return nil, "", fmt.Errorf("--policy %s: the demo emulates one cluster named \"demo\"; the file must have exactly that one", path)
+	}
+	p.Clusters[0].ArangoDB.Endpoints = []string{arangoURL}
+	return p, string(data), nil
 }
 
 func summaryLine(el time.Duration, st sim.ClusterState) string {

@@ -27,10 +27,10 @@ func commands() []command {
 	return []command{
 		{"run", "run the controller (the default)", cmdRun},
 		{"demo", "run the controller against an emulated DC/OS + ArangoDB cluster", cmdDemo},
-		{"validate", "check policy files (--print shows the effective policy)", cmdValidate},
+		{"validate", "check policy files (--print: the effective policy; --online: against the live systems)", cmdValidate},
 		{"simulate", "replay load traces against a policy and baselines", cmdSimulate},
-		{"scale", "safely change a role's instance count by hand", cmdScale},
-		{"emulate", "serve the emulated DC/OS + ArangoDB cluster", cmdEmulate},
+		{"scale", "hold a role at a count for the running controller (--release ends it)", cmdScale},
+		{"emulate", "serve an emulated DC/OS + ArangoDB (--auth, --base-port, --clusters) to rehearse on", cmdEmulate},
 		{"version", "print version, commit and Go version", cmdVersion},
 	}
 }

@@ -57,6 +57,7 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 	}
 
 	w.ReloadStatus = rl.LastSuccess
+	w.ReloadError = rl.LastError
 	ctl, err := w.Build()
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
@@ -81,7 +82,19 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		return err
 	}
 	ctl.SyncReloadStatus()
-	return serve(ctx, logger, ctl, cfg.Listen, controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken}, hooks.listening,
+	if cfg.AdminTokenFile == "" && !cfg.AdminOpen {
+		logger.Info("mutating HTTP endpoints are closed: no ARANGOSCALE_ADMIN_TOKEN_FILE; reload by changing the policy or by SIGHUP")
+	}
+	if cfg.PprofListen != "" {
+		stopPprof, err := servePprof(logger, cfg.PprofListen)
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_PPROF_LISTEN: %v\n", err)
+			return 2
+		}
+		defer stopPprof()
+	}
+	o := controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken, AdminOpen: cfg.AdminOpen}
+	return serve(ctx, logger, ctl, cfg.Listen, o, hooks.listening,
 		func(ctx context.Context) {
 			var wg sync.WaitGroup
 			wg.Go(func() {
@@ -104,7 +117,7 @@ func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller,
 		logger.Error("cannot listen", "listen", listen, "error", err)
 		return 1
 	}
-	srv := &http.Server{Handler: ctl.Handler(o), ReadHeaderTimeout: 10 * time.Second}
+	srv := controller.NewServer(ctl.Handler(o))
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("http server stopped", "error", err)
@@ -120,6 +133,22 @@ func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller,
 	_ = srv.Shutdown(shut)
 	logger.Info("arangoscale stopped")
 	return 0
+}
+
+// servePprof serves profiles on their own loopback listener.
+func servePprof(logger *slog.Logger, addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := controller.NewPprofServer()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("pprof server stopped", "error", err)
+		}
+	}()
+	logger.Info("profiles served", "pprof_listen", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
 func reloadOnHUP(ctx context.Context, logger *slog.Logger, reload func(context.Context) error) {

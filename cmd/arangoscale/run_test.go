@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -136,6 +137,17 @@ func TestRunReloadTriggers(t *testing.T) {
 	if code, m := getURL(t, base+"/metrics"); code != 200 || !strings.Contains(m, "arangoscale_config_last_reload_successful 0") {
 		t.Errorf("reload metric not 0 after a rejected policy")
 	}
+	var st struct {
+		Reload *struct {
+			OK       bool      `json:"ok"`
+			LoadedAt time.Time `json:"loaded_at"`
+			Errors   []string  `json:"errors"`
+		} `json:"reload"`
+	}
+	if _, s := getURL(t, base+"/status"); json.Unmarshal([]byte(s), &st) != nil || st.Reload == nil || st.Reload.OK ||
+		st.Reload.LoadedAt.IsZero() || len(st.Reload.Errors) == 0 || !strings.Contains(st.Reload.Errors[0], "policies.yaml:") {
+		t.Errorf("/status lacks the rejected reload: %s", s)
+	}
 
 	// A good one by POST …
 	write(strings.Replace(goodPolicy, "max: 4", "max: 5", 1))
@@ -163,4 +175,17 @@ func getURL(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestRunRefusesUnknownVariable: a misspelled variable stops the start
+// with one line naming it and the closest known name.
+func TestRunRefusesUnknownVariable(t *testing.T) {
+	t.Setenv("ARANGOSCALE_INTERVL", "5s")
+	var stderr bytes.Buffer
+	if code := runController(context.Background(), &stderr, runHooks{}); code != 2 {
+		t.Fatalf("exit %d, want 2; %s", code, stderr.String())
+	}
+	if got := stderr.String(); got != "arangoscale: ARANGOSCALE_INTERVL: unknown variable; did you mean ARANGOSCALE_INTERVAL?\n" {
+		t.Fatalf("stderr %q", got)
+	}
 }

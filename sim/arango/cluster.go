@@ -205,6 +205,7 @@ type job struct {
 // Cluster emulates one ArangoDB cluster. It is safe for concurrent use.
 type Cluster struct {
 	mu     sync.Mutex
+	docs   docStore // documents.go: the document API, own lock
 	name   string
 	clk    clock.Clock
 	p      Params

@@ -116,6 +116,9 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if c.routeDocuments(w, r, db, path) {
+		return
+	}
 	switch {
 	case path == "/_api/version":
 		c.handleVersion(w, r)

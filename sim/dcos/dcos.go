@@ -75,6 +75,9 @@ type Params struct {
 	// request recording); service is ServiceMarathon, ServiceMesos or
 	// AgentService(i).
 	Wrap func(service string, h http.Handler) http.Handler
+	// Addr, when set, is the listen address of a service (same names as
+	// Wrap); "" or no Addr means 127.0.0.1 on a random port.
+	Addr func(service string) string
 }
 
 // DefaultParams returns the documented defaults.

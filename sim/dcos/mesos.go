@@ -19,8 +19,11 @@ type server struct {
 	srv *http.Server
 }
 
-func listen(h http.Handler) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func listen(addr string, h http.Handler) (*server, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dcos: listen: %w", err)
 	}
@@ -54,20 +57,24 @@ func (c *Cluster) Start() error {
 	}
 	var err error
 	var srvs []*server
-	add := func(h http.Handler) *server {
+	add := func(service string, h http.Handler) *server {
 		if err != nil {
 			return nil
 		}
+		addr := ""
+		if c.p.Addr != nil {
+			addr = c.p.Addr(service)
+		}
 		var s *server
-		s, err = listen(h)
+		s, err = listen(addr, c.wrap(service, h))
 		srvs = append(srvs, s)
 		return s
 	}
 	agents := make([]*server, len(c.agents))
-	m := add(c.wrap(ServiceMarathon, c.MarathonHandler()))
-	ms := add(c.wrap(ServiceMesos, c.MesosHandler()))
+	m := add(ServiceMarathon, c.MarathonHandler())
+	ms := add(ServiceMesos, c.MesosHandler())
 	for i := range c.agents {
-		agents[i] = add(c.wrap(AgentService(i), c.AgentHandler(i)))
+		agents[i] = add(AgentService(i), c.AgentHandler(i))
 	}
 	if err != nil {
 		for _, s := range srvs {

@@ -1,0 +1,90 @@
+package arangodb
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arangodb/go-driver/v2/utils/jwt"
+)
+
+// TestHoldsRoundTrip writes, reads, replaces and deletes a hold through the
+// emulator's document API, the collection created on first use, and a
+// stale _rev refused.
+func TestHoldsRoundTrip(t *testing.T) {
+	e := newEmu(t, 3)
+	ctx := context.Background()
+	if _, ok, err := e.c.Hold(ctx, "coordinators"); err != nil || ok {
+		t.Fatalf("before any write: ok=%v err=%v", ok, err)
+	}
+	until := time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)
+	h, err := e.c.PutHold(ctx, Hold{Cluster: "emu", Role: "coordinators", Count: 4, Until: until, By: "ops", Source: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Rev == "" {
+		t.Fatal("no _rev after create")
+	}
+	if _, err := e.c.PutHold(ctx, Hold{Role: "coordinators", Count: 5, Until: until}); !errors.Is(err, ErrHoldChanged) {
+		t.Fatalf("second create of the same role: %v, want ErrHoldChanged", err)
+	}
+	got, ok, err := e.c.Hold(ctx, "coordinators")
+	if err != nil || !ok || got.Count != 4 || !got.Until.Equal(until) || got.By != "ops" || got.Rev != h.Rev {
+		t.Fatalf("read back %+v ok=%v err=%v", got, ok, err)
+	}
+	got.Count = 5
+	newer, err := e.c.PutHold(ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.PutHold(ctx, got); !errors.Is(err, ErrHoldChanged) {
+		t.Fatalf("replace with a stale _rev: %v, want ErrHoldChanged", err)
+	}
+	if err := e.c.DeleteHold(ctx, "coordinators", h.Rev); !errors.Is(err, ErrHoldChanged) {
+		t.Fatalf("delete with a stale _rev: %v, want ErrHoldChanged", err)
+	}
+	if err := e.c.DeleteHold(ctx, "coordinators", newer.Rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := e.c.Hold(ctx, "coordinators"); err != nil || ok {
+		t.Fatalf("after delete: ok=%v err=%v", ok, err)
+	}
+	if err := e.c.DeleteHold(ctx, "coordinators", ""); err != nil {
+		t.Fatalf("deleting a hold already gone: %v", err)
+	}
+}
+
+// TestHoldMalformed: a hold document someone edited into nonsense is an
+// ErrBadResponse naming the document, never a hold.
+func TestHoldMalformed(t *testing.T) {
+	e := newEmu(t, 3)
+	ctx := context.Background()
+	h, err := e.c.PutHold(ctx, Hold{Role: "dbservers", Count: 4, Until: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, e.url+"/_db/_system/_api/document/"+HoldsCollection+"/dbservers", strings.NewReader(`{"role":"dbservers","count":"four"}`))
+	auth, err := jwt.CreateArangodJwtAuthorizationHeader(emuSecret, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("raw replace: %d", resp.StatusCode)
+	}
+	_, ok, err := e.c.Hold(ctx, "dbservers")
+	if ok || !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), HoldsCollection+"/dbservers") {
+		t.Fatalf("malformed hold: ok=%v err=%v", ok, err)
+	}
+	if h.Rev == "" {
+		t.Fatal("no _rev")
+	}
+}
