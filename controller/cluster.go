@@ -230,7 +230,11 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 	}
 	ob.signals = cl.clients.Observer.Observe(ctx, req)
 	if cl.clients.ArangoDB != nil {
-		view, err := readArango(ctx, cl.clients.ArangoDB)
+		jobID := ""
+		if c := cl.saga.chosen; c != nil && c.killed.IsZero() {
+			jobID = c.job
+		}
+		view, err := readArango(ctx, cl.clients.ArangoDB, jobID)
 		if err != nil {
 			cl.sourceError("arangodb", err)
 		} else {

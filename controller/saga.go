@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -16,12 +17,21 @@ import (
 	"github.com/arangoscale/arangoscale/policy"
 )
 
-// The DB-server scale-down saga (DESIGN.md "Acting"): clean out one server,
-// kill exactly its task with scale=true once the clean-out job Finished, then
-// remove it from the cluster once ArangoDB marks it FAILED. Where the saga
-// stands is read from ArangoDB and Marathon on every reconcile, so a restart
-// at any step continues it; the controller only remembers what it can lose
-// (counters already reported, the start time of a rebalance).
+// The DB-server scale-down saga (DESIGN.md "Acting"): clean out one server
+// this controller chose, kill exactly its task with scale=true once the
+// clean-out job Finished and the policy still allows one server fewer,
+// check in Marathon that the kill took, then remove the server from the
+// cluster once ArangoDB marks it FAILED.
+//
+// A coordinator cannot list agency jobs (it has no /_api/agency), so the
+// controller remembers the one it started — victim, job ID — in memory and
+// asks queryAgencyJob about that ID. Everything else is read again on
+// every reconcile: cleanedServers, health, shard placement and Marathon's
+// tasks. What a restart forgets is safe to forget: a clean-out still
+// running shows as shards whose Plan and Current differ, which makes a
+// second scale-down unsafe; a finished one shows in cleanedServers and is
+// taken as the victim of the next scale-down the policy wants; a killed
+// server without a task is removed once FAILED.
 
 // Saga steps, the values of arangoscale_saga_step{step}.
 const (
@@ -41,6 +51,10 @@ const diskHeadroom = 0.85
 // rebalanceTimeout bounds how long a rebalance holds back DB-server scaling.
 const rebalanceTimeout = 30 * time.Minute
 
+// killVerifyTimeout is how long a task whose count Marathon lowered may
+// still show as running before the status says it is slow.
+const killVerifyTimeout = 2 * time.Minute
+
 // SagaStatus is the /status view of a cluster's scale-down saga.
 type SagaStatus struct {
 	Step    string    `json:"step"`
@@ -52,18 +66,37 @@ type SagaStatus struct {
 	// Unsafe says why removing a DB server would be unsafe right now.
 	Unsafe string `json:"unsafe,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Aborted says why the last scale-down was given up before its kill.
+	Aborted string `json:"aborted,omitempty"`
+	// ForeignCleaned are DB servers in ArangoDB's cleanedServers that no
+	// scale-down of this controller chose (an operator's cleanOutServer,
+	// an aborted or forgotten scale-down). They are never killed unless
+	// the policy wants a scale-down anyway; then one of them goes first.
+	ForeignCleaned []string `json:"foreign_cleaned,omitempty"`
 }
 
 type sagaState struct {
 	status         SagaStatus
-	seenJobs       map[string]bool // ended jobs already counted
-	primed         bool            // jobs that ended before we started are not counted
+	chosen         *victim         // the current scale-down of this controller; nil when none
+	reported       map[string]bool // foreign cleaned-out servers already logged
 	rebalanceSince time.Time
 	lastRebalance  time.Time
 	manual         map[policy.Role]manualPin
 	written        map[policy.Role]map[int]int // counts we wrote to numberOfServers → reads of it since
 	seen           map[policy.Role]int         // numberOfServers at the last reconcile
 	unsafe         string                      // why a scale-down is unsafe now ("" = safe)
+}
+
+// victim is the DB server this controller chose for the scale-down in
+// flight. It lives in memory only (see the comment at the top).
+type victim struct {
+	server  string
+	job     string // our cleanOutServer job; "" when the server was already cleaned out
+	counted bool   // the job's end is counted in arangoscale_cleanout_jobs_total
+	task    string // the Marathon task the kill was sent for
+	from    int    // Marathon instances when the kill was sent
+	killed  time.Time
+	killOK  bool // Marathon shows the task gone or killing and the count lowered
 }
 
 type manualPin struct {
@@ -77,15 +110,17 @@ type arangoView struct {
 	byID      map[string]arangodb.ServerHealth
 	shards    arangodb.ShardStats
 	shardsErr error
-	jobs      []arangodb.Job
-	jobsErr   error
+	job       arangodb.Job // the state of the controller's own clean-out job
+	jobErr    error        // errors.Is(jobErr, arangodb.ErrNotFound): pruned or never known
 	nos       arangodb.NumberOfServers
 	nosErr    error
 	pending   int
 	rebalErr  error
 }
 
-func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
+// readArango reads one reconcile's view; jobID is the clean-out job the
+// controller started and has not seen end ("" for none).
+func readArango(ctx context.Context, a ArangoDB, jobID string) (*arangoView, error) {
 	h, err := a.Health(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cluster health: %w", err)
@@ -94,11 +129,13 @@ func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
 	for _, s := range h {
 		v.byID[s.ID] = s
 	}
-	// The four reads are independent: side by side, a slow coordinator
-	// costs one timeout, not four.
+	// The reads are independent: side by side, a slow coordinator costs
+	// one timeout, not four.
 	var wg sync.WaitGroup
 	wg.Go(func() { v.shards, v.shardsErr = a.Shards(ctx) })
-	wg.Go(func() { v.jobs, v.jobsErr = a.CleanOutJobs(ctx) })
+	if jobID != "" {
+		wg.Go(func() { v.job, v.jobErr = a.Job(ctx, jobID) })
+	}
 	wg.Go(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
 	wg.Go(func() { v.pending, _, v.rebalErr = a.RebalanceStatus(ctx) })
 	wg.Wait()
@@ -106,33 +143,16 @@ func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
 }
 
 func (v *arangoView) err() error {
-	return errors.Join(v.shardsErr, v.jobsErr, v.nosErr)
-}
-
-// runningJob returns a clean-out job still in ToDo or Pending.
-func (v *arangoView) runningJob() (arangodb.Job, bool) {
-	for _, j := range v.jobs {
-		if j.Status == "ToDo" || j.Status == "Pending" {
-			return j, true
-		}
+	jobErr := v.jobErr
+	if errors.Is(jobErr, arangodb.ErrNotFound) {
+		jobErr = nil // a pruned job: cleanedServers tells the rest
 	}
-	return arangodb.Job{}, false
+	return errors.Join(v.shardsErr, jobErr, v.nosErr)
 }
 
-// cleaned reports whether a DB server was cleaned out: ArangoDB lists it in
-// cleanedServers, or a clean-out job for it Finished.
+// cleaned reports whether ArangoDB lists a DB server in cleanedServers.
 func (v *arangoView) cleaned(id string) bool {
-	for _, s := range v.nos.CleanedServers {
-		if s == id {
-			return true
-		}
-	}
-	for _, j := range v.jobs {
-		if j.Server == id && j.Status == "Finished" {
-			return true
-		}
-	}
-	return false
+	return v.nosErr == nil && slices.Contains(v.nos.CleanedServers, id)
 }
 
 func (v *arangoView) shardsOn(id string) int {
@@ -176,75 +196,358 @@ func taskFor(app *marathon.App, s arangodb.ServerHealth) (marathon.Task, bool) {
 func (cl *cluster) advanceSaga(ctx context.Context, ob *observation) {
 	v := ob.arango
 	s := &cl.saga
-	if s.seenJobs == nil {
-		s.seenJobs = map[string]bool{}
-	}
 	prev := s.status.Step
 	s.status.Detail = ""
 	if v == nil {
 		cl.setStep(ob.now, prev, s.status)
 		return
 	}
-	cl.countJobs(ob, v)
-	dbApp := ob.apps[policy.DBServers]
-	w := cl.workers[policy.DBServers]
-
-	if j, ok := v.runningJob(); ok {
-		cl.setStep(ob.now, prev, SagaStatus{Step: StepCleaningOut, Server: j.Server, Job: j.ID,
-			Detail: "clean-out job " + j.Status})
+	cl.reportForeign(v)
+	if s.chosen != nil && cl.advanceChosen(ctx, ob, s.chosen, prev) {
 		return
 	}
-	// A cleaned-out DB server that still runs: kill exactly its task.
+	// A cleaned-out DB server whose task is gone (killed by us before a
+	// restart, or by anyone): remove it once ArangoDB marks it FAILED.
 	for _, srv := range v.health {
-		if srv.Role != "DBSERVER" || !v.cleaned(srv.ID) {
+		if srv.Role != arangodb.RoleDBServer || !v.cleaned(srv.ID) {
 			continue
 		}
-		if v.shardsErr == nil && v.shardsOn(srv.ID) > 0 {
-			continue // cleaned once, holds shards again (rebalanced onto): not a victim
+		if v.shardsErr != nil || v.shardsOn(srv.ID) > 0 {
+			continue // not known empty: never removed
 		}
-		t, hasTask := taskFor(dbApp, srv)
-		if hasTask {
-			if cl.ctl.cfg.DryRun || w == nil || dbApp == nil {
-				cl.setStep(ob.now, prev, SagaStatus{Step: StepKilling, Server: srv.ID, Task: t.ID, Detail: "dry run: not killing"})
-				return
+		if _, hasTask := taskFor(ob.apps[policy.DBServers], srv); hasTask || ob.apps[policy.DBServers] == nil {
+			continue // still runs: a victim only when the policy wants one (pickVictim)
+		}
+		cl.removeGone(ctx, ob, srv, prev)
+		return
+	}
+	cl.rebalance(ctx, ob, v, prev)
+}
+
+// advanceChosen carries on the controller's own scale-down. It returns
+// false when there is none any more, so the caller goes on as if idle.
+func (cl *cluster) advanceChosen(ctx context.Context, ob *observation, c *victim, prev string) bool {
+	v := ob.arango
+	s := &cl.saga
+	dbApp := ob.apps[policy.DBServers]
+	w := cl.workers[policy.DBServers]
+	st := SagaStatus{Server: c.server, Job: c.job, Task: c.task}
+	srv, inHealth := v.byID[c.server]
+	if !inHealth {
+		if c.killOK {
+			cl.log.Info("removed cleaned-out DB server", "server", c.server)
+		} else {
+			cl.abort(ob, c, "the server left ArangoDB's health list before its kill")
+		}
+		s.chosen = nil
+		return false
+	}
+	if c.killed.IsZero() {
+		if c.job != "" && !cl.jobDone(ob, c, &st) {
+			if why := cl.killVerdict(ob, w, dbApp); why != "" {
+				cl.abort(ob, c, why)
+				s.chosen = nil
+				return false
 			}
-			if v.shardsErr != nil {
-				cl.setStep(ob.now, prev, SagaStatus{Step: StepKilling, Server: srv.ID, Task: t.ID,
-					Detail: "waiting: shard placement unreadable"})
-				return
-			}
-			err := cl.ctl.cfg.Marathon.KillTasks(ctx, []string{t.ID}, true)
-			if err != nil {
-				cl.sourceError("marathon", fmt.Errorf("kill task %s: %w", t.ID, err))
-				w.fail(ob.now, err)
-				cl.setStep(ob.now, prev, SagaStatus{Step: StepKilling, Server: srv.ID, Task: t.ID, Detail: "kill failed: " + err.Error()})
-				return
-			}
-			cl.log.Info("killed the task of a cleaned-out DB server", "server", srv.ID, "task", t.ID)
-			w.recordDone(ob.now, dbApp.Instances, dbApp.Instances-1)
-			cl.noteNumberOfServers(ctx, policy.DBServers, dbApp.Instances-1)
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Task: t.ID, Detail: "task killed; waiting for FAILED"})
-			return
+			st.Step = StepCleaningOut
+			cl.setStep(ob.now, prev, st)
+			return true
 		}
-		if srv.Status != "FAILED" {
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Detail: "waiting for ArangoDB to mark it FAILED"})
-			return
+		if s.chosen == nil { // the job failed or vanished
+			return false
 		}
-		if cl.ctl.cfg.DryRun {
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Detail: "dry run: not removing"})
-			return
+		return cl.kill(ctx, ob, c, srv, prev)
+	}
+	if !c.killOK {
+		return cl.verifyKill(ctx, ob, c, prev)
+	}
+	if t, hasTask := taskFor(dbApp, srv); hasTask && t.ID == c.task {
+		st.Step, st.Detail = StepKilling, "task still shutting down"
+		cl.setStep(ob.now, prev, st)
+		return true
+	}
+	if cl.removeGone(ctx, ob, srv, prev) {
+		s.chosen = nil
+	}
+	return true
+}
+
+// jobDone reports whether our clean-out job ended with the server cleaned
+// out. A failed or vanished job ends the scale-down (s.chosen = nil); a
+// running or unreadable one fills st and returns false.
+func (cl *cluster) jobDone(ob *observation, c *victim, st *SagaStatus) bool {
+	v := ob.arango
+	s := &cl.saga
+	switch {
+	case errors.Is(v.jobErr, arangodb.ErrNotFound):
+		// Pruned after it ended: cleanedServers says how.
+		if v.cleaned(c.server) {
+			cl.countJob(c, "finished")
+			return true
 		}
+		cl.log.Error("clean-out job is gone and the server is not cleaned out; the server is kept", "server", c.server, "job", c.job)
+		cl.countJob(c, "failed")
+		s.status.Aborted = "clean-out job " + c.job + " vanished without cleaning out " + c.server
+		s.chosen = nil
+		return false
+	case v.jobErr != nil:
+		st.Detail = "clean-out job state unreadable: " + v.jobErr.Error()
+		return false
+	}
+	switch v.job.Status {
+	case arangodb.JobFinished:
+		cl.countJob(c, "finished")
+		return true
+	case arangodb.JobFailed:
+		cl.countJob(c, "failed")
+		cl.log.Error("clean-out job failed; the server is kept", "server", c.server, "job", c.job, "reason", v.job.Reason)
+		if w := cl.workers[policy.DBServers]; w != nil {
+			w.fail(ob.now, fmt.Errorf("clean-out of %s failed: %s", c.server, v.job.Reason))
+		}
+		s.chosen = nil
+		return false
+	}
+	st.Detail = "clean-out job " + v.job.Status
+	return false
+}
+
+func (cl *cluster) countJob(c *victim, result string) {
+	if !c.counted {
+		c.counted = true
+		cl.ctl.metrics.cleanouts.WithLabelValues(cl.name, result).Inc()
+	}
+}
+
+// abort gives up the controller's scale-down before its kill: nothing is
+// killed and the server stays. Its clean-out job, if still running, cannot
+// be cancelled from a coordinator; the server then ends in cleanedServers
+// and is reported as a foreign cleaned-out server.
+func (cl *cluster) abort(ob *observation, c *victim, why string) {
+	cl.log.Warn("DB-server scale-down aborted; the server stays", "server", c.server, "job", c.job, "reason", why)
+	cl.ctl.metrics.cleanouts.WithLabelValues(cl.name, "aborted").Inc()
+	cl.saga.status.Aborted = why
+	cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepIdle, Detail: "scale-down aborted: " + why})
+}
+
+// kill re-decides and kills the task of the cleaned-out victim.
+func (cl *cluster) kill(ctx context.Context, ob *observation, c *victim, srv arangodb.ServerHealth, prev string) bool {
+	v := ob.arango
+	s := &cl.saga
+	dbApp := ob.apps[policy.DBServers]
+	w := cl.workers[policy.DBServers]
+	st := SagaStatus{Step: StepKilling, Server: c.server, Job: c.job}
+	if v.shardsErr != nil {
+		st.Detail = "waiting: shard placement unreadable"
+		cl.setStep(ob.now, prev, st)
+		return true
+	}
+	if n := v.shardsOn(c.server); n > 0 {
+		cl.abort(ob, c, fmt.Sprintf("server holds %d shards again", n))
+		s.chosen = nil
+		return false
+	}
+	if why := cl.killVerdict(ob, w, dbApp); why != "" {
+		cl.abort(ob, c, why)
+		s.chosen = nil
+		return false
+	}
+	t, hasTask := taskFor(dbApp, srv)
+	if !hasTask {
+		cl.abort(ob, c, "no Marathon task runs the server any more")
+		s.chosen = nil
+		return false
+	}
+	st.Task = t.ID
+	if cl.ctl.cfg.DryRun {
+		st.Detail = "dry run: not killing"
+		cl.setStep(ob.now, prev, st)
+		return true
+	}
+	cl.sendKill(ctx, ob, c, t.ID, dbApp.Instances)
+	st.Detail = "kill sent; checking Marathon's tasks next"
+	cl.setStep(ob.now, prev, st)
+	return true
+}
+
+// sendKill asks Marathon to kill the task and lower the count. An error
+// may hide a kill that happened (a lost answer): the next reconcile looks
+// at Marathon's tasks either way.
+func (cl *cluster) sendKill(ctx context.Context, ob *observation, c *victim, task string, from int) {
+	c.task, c.from, c.killed = task, from, ob.now
+	if err := cl.ctl.cfg.Marathon.KillTasks(ctx, []string{task}, true); err != nil {
+		cl.sourceError("marathon", fmt.Errorf("kill task %s: %w", task, err))
+		if w := cl.workers[policy.DBServers]; w != nil {
+			w.fail(ob.now, err)
+		}
+		return
+	}
+	cl.log.Info("asked Marathon to kill the task of a cleaned-out DB server", "server", c.server, "task", task)
+}
+
+// verifyKill checks in Marathon's app that the kill took: the task is gone
+// or being killed, and the count is one lower. A 200 alone proves
+// nothing: Marathon ignores ids it does not know.
+func (cl *cluster) verifyKill(ctx context.Context, ob *observation, c *victim, prev string) bool {
+	dbApp := ob.apps[policy.DBServers]
+	st := SagaStatus{Step: StepKilling, Server: c.server, Job: c.job, Task: c.task}
+	if dbApp == nil {
+		st.Detail = "waiting: Marathon app unreadable"
+		cl.setStep(ob.now, prev, st)
+		return true
+	}
+	var task *marathon.Task
+	for i := range dbApp.Tasks {
+		if dbApp.Tasks[i].ID == c.task {
+			task = &dbApp.Tasks[i]
+		}
+	}
+	going := task == nil || task.State == "TASK_KILLING" || task.State == "TASK_KILLED"
+	lowered := dbApp.Instances <= c.from-1
+	switch {
+	case going && lowered:
+		c.killOK = true
+		cl.log.Info("killed the task of a cleaned-out DB server", "server", c.server, "task", c.task)
+		if w := cl.workers[policy.DBServers]; w != nil {
+			w.recordDone(ob.now, c.from, c.from-1)
+		}
+		cl.noteNumberOfServers(ctx, policy.DBServers, c.from-1)
+		st.Step, st.Detail = StepRemoving, "task killed; waiting for FAILED"
+		cl.setStep(ob.now, prev, st)
+		return true
+	case going:
+		// Gone without the count lowered: Marathon will start a
+		// replacement, so this scale-down did not happen.
+		err := fmt.Errorf("task %s of %s is gone but Marathon kept %d instances", c.task, c.server, dbApp.Instances)
+		cl.log.Error("DB-server kill did not lower the count", "server", c.server, "task", c.task, "instances", dbApp.Instances)
+		if w := cl.workers[policy.DBServers]; w != nil {
+			w.fail(ob.now, err)
+		}
+		cl.saga.status.Aborted = err.Error()
+		cl.saga.chosen = nil
+		return false
+	case lowered:
+		// Marathon's deployment stops the task; sending the kill again
+		// would lower the count once more.
+		st.Detail = "count lowered; waiting for the task to stop"
+		if ob.now.Sub(c.killed) > killVerifyTimeout {
+			st.Detail += " (for " + ob.now.Sub(c.killed).Round(time.Second).String() + ")"
+		}
+	default:
+		// Not taken (or its answer was lost before Marathon acted).
+		// Sending it again is safe: Marathon lowers the count only for
+		// tasks active and not already being killed.
+		if why := cl.killVerdict(ob, cl.workers[policy.DBServers], dbApp); why != "" {
+			cl.abort(ob, c, why)
+			cl.saga.chosen = nil
+			return false
+		}
+		cl.log.Warn("Marathon did not kill the task; sending the kill again", "server", c.server, "task", c.task)
+		cl.sendKill(ctx, ob, c, c.task, dbApp.Instances)
+		st.Detail = "kill not taken; sent again"
+	}
+	cl.setStep(ob.now, prev, st)
+	return true
+}
+
+// removeGone removes a cleaned-out DB server whose task is gone once
+// ArangoDB marks it FAILED. It returns true once the server is removed.
+func (cl *cluster) removeGone(ctx context.Context, ob *observation, srv arangodb.ServerHealth, prev string) bool {
+	st := SagaStatus{Step: StepRemoving, Server: srv.ID}
+	if c := cl.saga.chosen; c != nil && c.server == srv.ID {
+		st.Job, st.Task = c.job, c.task
+	}
+	switch {
+	case srv.Status != arangodb.StatusFailed:
+		st.Detail = "waiting for ArangoDB to mark it FAILED"
+	case cl.ctl.cfg.DryRun:
+		st.Detail = "dry run: not removing"
+	default:
 		if err := cl.clients.ArangoDB.RemoveServer(ctx, srv.ID); err != nil {
 			cl.sourceError("arangodb", fmt.Errorf("remove server %s: %w", srv.ID, err))
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Detail: "remove failed: " + err.Error()})
-			return
+			st.Detail = "remove failed: " + err.Error()
+			break
 		}
 		cl.log.Info("removed cleaned-out DB server", "server", srv.ID)
 		cl.ctl.metrics.removedServers.WithLabelValues(cl.name, "dbservers").Inc()
 		cl.setStep(ob.now, prev, SagaStatus{Step: StepIdle})
+		return true
+	}
+	cl.setStep(ob.now, prev, st)
+	return false
+}
+
+// reportForeign reports the DB servers in cleanedServers that no
+// scale-down of this controller chose: in /status, once in the log, and in
+// arangoscale_foreign_cleaned_servers. They are never acted on here.
+func (cl *cluster) reportForeign(v *arangoView) {
+	s := &cl.saga
+	if v.nosErr != nil {
 		return
 	}
-	cl.rebalance(ctx, ob, v, prev)
+	if s.reported == nil {
+		s.reported = map[string]bool{}
+	}
+	var foreign []string
+	for _, srv := range v.health {
+		if srv.Role != arangodb.RoleDBServer || !v.cleaned(srv.ID) {
+			continue
+		}
+		if c := s.chosen; c != nil && c.server == srv.ID {
+			continue
+		}
+		foreign = append(foreign, srv.ID)
+		if !s.reported[srv.ID] {
+			s.reported[srv.ID] = true
+			cl.log.Warn("DB server is cleaned out but no scale-down of this controller chose it; not killing it",
+				"server", srv.ID, "server_status", srv.Status, "shards", v.shardsOn(srv.ID))
+		}
+	}
+	for id := range s.reported {
+		if !slices.Contains(foreign, id) {
+			delete(s.reported, id)
+		}
+	}
+	s.status.ForeignCleaned = foreign
+	cl.ctl.metrics.foreignCleaned.WithLabelValues(cl.name).Set(float64(len(foreign)))
+}
+
+// killVerdict re-decides a DB-server scale-down with the policy in force
+// now: "" when one server fewer is still allowed, else why not. The
+// metrics decided when the clean-out started; what may have changed since
+// is the policy itself (a reload), a pause, min, a schedule floor, the
+// replication floor, a manual hold, or load that now asks for more.
+func (cl *cluster) killVerdict(ob *observation, w *worker, app *marathon.App) string {
+	switch {
+	case w == nil || w.rp == nil:
+		return "the policy has no DB-server role any more"
+	case app == nil:
+		return "the DB-server app is unreadable"
+	}
+	rp := w.rp
+	n := app.Instances - 1
+	if rp.Paused || app.Labels[PausedLabel] == "true" {
+		return "the DB-server role is paused"
+	}
+	if n < rp.Min {
+		return fmt.Sprintf("min is %d; %d DB servers would be below it", rp.Min, n)
+	}
+	if f := policy.ScheduleFloor(rp, ob.now); f > n && (rp.Max <= 0 || n < rp.Max) {
+		return fmt.Sprintf("a schedule floor of %d is active", f)
+	}
+	if v := ob.arango; v != nil && v.shardsErr == nil {
+		if f := max(v.shards.MaxReplicationFactor, v.shards.MaxWriteConcern); f > n {
+			return fmt.Sprintf("the replication floor is %d", f)
+		}
+	}
+	if pin, ok := cl.saga.manual[policy.DBServers]; ok && ob.now.Before(pin.until) && pin.count > n {
+		return fmt.Sprintf("a manual hold at %d", pin.count)
+	}
+	for _, m := range w.rec.Metrics {
+		if !m.Missing && m.Desired > w.obs.Target && w.obs.Target == app.Instances {
+			return fmt.Sprintf("%s now asks for %d DB servers", m.Key, m.Desired)
+		}
+	}
+	return ""
 }
 
 // rebalance starts a shard rebalance when a GOOD DB server holds nothing
@@ -298,33 +601,6 @@ func (cl *cluster) rebalance(ctx context.Context, ob *observation, v *arangoView
 	cl.setStep(ob.now, prev, SagaStatus{Step: StepIdle})
 }
 
-// countJobs counts clean-out jobs that ended since the controller started.
-func (cl *cluster) countJobs(ob *observation, v *arangoView) {
-	s := &cl.saga
-	if v.jobsErr != nil {
-		return
-	}
-	for _, j := range v.jobs {
-		if j.Status != "Finished" && j.Status != "Failed" || s.seenJobs[j.ID] {
-			continue
-		}
-		s.seenJobs[j.ID] = true
-		if !s.primed {
-			continue
-		}
-		result := "finished"
-		if j.Status == "Failed" {
-			result = "failed"
-			cl.log.Error("clean-out job failed; the server is kept", "server", j.Server, "job", j.ID, "reason", j.Reason)
-			if w := cl.workers[policy.DBServers]; w != nil {
-				w.fail(ob.now, fmt.Errorf("clean-out of %s failed: %s", j.Server, j.Reason))
-			}
-		}
-		cl.ctl.metrics.cleanouts.WithLabelValues(cl.name, result).Inc()
-	}
-	s.primed = true
-}
-
 func (cl *cluster) setStep(now time.Time, prev string, st SagaStatus) {
 	if st.Step == "" {
 		st.Step = StepIdle
@@ -336,6 +612,10 @@ func (cl *cluster) setStep(now time.Time, prev string, st SagaStatus) {
 	}
 	st.Refused = cl.saga.status.Refused
 	st.Unsafe = cl.saga.status.Unsafe
+	st.ForeignCleaned = cl.saga.status.ForeignCleaned
+	if st.Aborted == "" {
+		st.Aborted = cl.saga.status.Aborted
+	}
 	cl.saga.status = st
 	for _, step := range sagaSteps {
 		val := 0.0
@@ -390,18 +670,20 @@ func (cl *cluster) unsafeReason(ob *observation, app *marathon.App) string {
 	case v.err() != nil:
 		return "ArangoDB state unreadable: " + v.err().Error()
 	}
-	if _, ok := v.runningJob(); ok {
-		return "a clean-out is already running"
+	if c := cl.saga.chosen; c != nil {
+		return "a scale-down is already in flight (" + c.server + ")"
 	}
 	for _, s := range v.health {
 		if (s.Role == "DBSERVER" || s.Role == "COORDINATOR") && s.Status != "GOOD" {
-			if s.Role == "DBSERVER" && v.cleaned(s.ID) {
-				continue // the saga's own victim on its way out
+			if s.Role == "DBSERVER" && v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
+				continue // cleaned out and empty: its loss costs nothing
 			}
 			return fmt.Sprintf("server %s is %s", s.ID, s.Status)
 		}
 	}
 	if v.shards.OutOfSync > 0 {
+		// Also how a clean-out or move shows that this process did not
+		// start or has forgotten: its shards' Plan and Current differ.
 		return fmt.Sprintf("%d shards out of sync", v.shards.OutOfSync)
 	}
 	if v.shards.NotReplicated > 0 {
@@ -439,28 +721,39 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		refuse(why)
 		return
 	}
-	victim, ok := cl.pickVictim(v, app)
+	pick, ok := cl.pickVictim(v, app)
 	if !ok {
 		refuse("no DB server maps to a Marathon task")
 		return
 	}
 	cl.saga.status.Refused = ""
-	job, err := cl.clients.ArangoDB.CleanOutServer(ctx, victim.ID)
+	cl.saga.status.Aborted = ""
+	if v.cleaned(pick.ID) {
+		// Cleaned out before (an operator, an aborted or forgotten
+		// scale-down): nothing to move; the kill is re-decided next.
+		cl.saga.chosen = &victim{server: pick.ID}
+		cl.log.Info("taking an already cleaned-out DB server for the scale-down", "server", pick.ID,
+			"target", app.Instances, "desired", desired)
+		cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepKilling, Server: pick.ID, Detail: "already cleaned out"})
+		return
+	}
+	job, err := cl.clients.ArangoDB.CleanOutServer(ctx, pick.ID)
 	if err != nil {
-		cl.sourceError("arangodb", fmt.Errorf("clean out %s: %w", victim.ID, err))
+		cl.sourceError("arangodb", fmt.Errorf("clean out %s: %w", pick.ID, err))
 		cl.ctl.metrics.actions.WithLabelValues(cl.name, string(w.role), "down", "failed").Inc()
 		w.st.LastAction = &ActionStatus{At: ob.now, From: app.Instances, To: desired, Direction: "down", Result: "failed", Error: err.Error()}
 		w.fail(ob.now, err)
 		return
 	}
+	cl.saga.chosen = &victim{server: pick.ID, job: job}
 	cl.ctl.metrics.cleanouts.WithLabelValues(cl.name, "started").Inc()
-	cl.log.Info("cleaning out DB server before removing it", "server", victim.ID, "job", job,
-		"shards", v.shardsOn(victim.ID), "target", app.Instances, "desired", desired)
-	cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepCleaningOut, Server: victim.ID, Job: job, Detail: "clean-out job started"})
+	cl.log.Info("cleaning out DB server before removing it", "server", pick.ID, "job", job,
+		"shards", v.shardsOn(pick.ID), "target", app.Instances, "desired", desired)
+	cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepCleaningOut, Server: pick.ID, Job: job, Detail: "clean-out job started"})
 }
 
-// pickVictim chooses the DB server to remove: one already cleaned out, else
-// the one holding the fewest shards (leaders weigh double, since moving a
+// pickVictim chooses the DB server to remove: one already cleaned out and
+// empty, else the one holding the fewest shards (leaders weigh double, since moving a
 // leader interrupts writes). Only servers whose Marathon task is known can
 // be chosen, so the kill that follows hits exactly that server.
 func (cl *cluster) pickVictim(v *arangoView, app *marathon.App) (arangodb.ServerHealth, bool) {
@@ -476,7 +769,7 @@ func (cl *cluster) pickVictim(v *arangoView, app *marathon.App) (arangodb.Server
 		if _, ok := taskFor(app, s); !ok {
 			continue
 		}
-		if v.cleaned(s.ID) {
+		if v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
 			return s, true
 		}
 		sh := v.shards.PerServer[s.ID]
