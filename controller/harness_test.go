@@ -131,8 +131,8 @@ type harnessOpts struct {
 	paused   bool
 	dbPaused bool
 	dbMin    int // default 3
-	params *sim.Params
-	spec   *sim.ClusterSpec
+	params   *sim.Params
+	spec     *sim.ClusterSpec
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
