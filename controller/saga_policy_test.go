@@ -113,3 +113,36 @@ func TestPauseDuringCleanOutKillsNothing(t *testing.T) {
 		t.Fatalf("saga %+v, want idle and aborted because paused", sg)
 	}
 }
+
+// TestKillIsVerifiedInMarathon: a 200 to the kill that Marathon did not act
+// on (as it answers for a task id it does not know) is not taken for a
+// kill: the saga sees the task still running and the count unchanged, and
+// sends the kill again.
+func TestKillIsVerifiedInMarathon(t *testing.T) {
+	h := newHarness(t, harnessOpts{spec: fourDBServers()})
+	h.setRPS(600)
+	swallowed := 0
+	h.proxy.set(func(r *http.Request) (int, string, bool) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v2/tasks/delete" && swallowed == 0 {
+			swallowed++
+			return http.StatusOK, `{"version":"2026-03-02T10:00:00.000Z","deploymentId":"5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"}`, true
+		}
+		return 0, "", false
+	})
+	h.runUntil(20*time.Minute, "the first kill", func(sim.ClusterState) bool { return h.kills() == 1 })
+	if got := h.state().DBServers.Target; got != 4 {
+		t.Fatalf("DB servers at %d after a kill Marathon ignored", got)
+	}
+	if got := h.actions("dbservers", "down", "success"); got != 0 {
+		t.Fatalf("a kill Marathon ignored counted as a successful scale-down (%v)", got)
+	}
+	h.runUntil(5*time.Minute, "the scale-down done", func(s sim.ClusterState) bool {
+		return s.DBServers.Target == 3 && h.saga().Step == controller.StepIdle
+	})
+	if n := h.kills(); n != 2 {
+		t.Fatalf("%d kills, want the ignored one and one more", n)
+	}
+	if got := h.actions("dbservers", "down", "success"); got != 1 {
+		t.Fatalf("successful DB-server scale-downs %v, want 1", got)
+	}
+}
