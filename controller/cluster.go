@@ -136,6 +136,8 @@ type observation struct {
 	signals  *metrics.Observation
 	arango   *arangoView // nil without an ArangoDB client or when unreadable
 	arangoOK bool
+	taskIdx  map[string]*taskIndex // app ID + server role → servers' tasks
+	resolved map[string][]string   // host name → IPs, looked up this reconcile
 }
 
 func (cl *cluster) reconcile(ctx context.Context) {

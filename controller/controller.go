@@ -37,6 +37,9 @@ type Config struct {
 	// ReloadStatus, when set, reports the outcome of the latest policy
 	// reload (however it was triggered) for the reload metrics.
 	ReloadStatus func() (ok bool, at time.Time)
+	// Resolver looks up host names when matching ArangoDB servers to
+	// Marathon tasks (default net.DefaultResolver.LookupHost).
+	Resolver Resolver
 }
 
 // BackoffSettings shape the per-worker exponential backoff after a failed

@@ -131,6 +131,7 @@ type harnessOpts struct {
 	paused   bool
 	dbPaused bool
 	dbMin    int // default 3
+	resolver controller.Resolver
 	params   *sim.Params
 	spec     *sim.ClusterSpec
 }
@@ -184,6 +185,7 @@ func (h *harness) start(o harnessOpts) {
 		DryRun:        o.dryRun,
 		SourceTimeout: 2 * time.Second,
 		Backoff:       controller.BackoffSettings{Initial: 15 * time.Second, Max: 2 * time.Minute, NoJitter: true},
+		Resolver:      o.resolver,
 	}
 	ctl, err := s.Build()
 	if err != nil {

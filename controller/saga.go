@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"slices"
 	"sort"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,36 +158,6 @@ func (v *arangoView) shardsOn(id string) int {
 	return s.Leaders + s.Followers
 }
 
-// hostPort of an ArangoDB endpoint such as tcp://10.0.0.1:8529.
-func hostPort(endpoint string) (string, bool) {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return "", false
-	}
-	return u.Host, true
-}
-
-// taskFor maps an ArangoDB server to the Marathon task that runs it: the
-// server's endpoint is the task's host and first port.
-func taskFor(app *marathon.App, s arangodb.ServerHealth) (marathon.Task, bool) {
-	if app == nil {
-		return marathon.Task{}, false
-	}
-	hp, ok := hostPort(s.Endpoint)
-	if !ok {
-		return marathon.Task{}, false
-	}
-	for _, t := range app.Tasks {
-		if len(t.Ports) == 0 {
-			continue
-		}
-		if net.JoinHostPort(t.Host, strconv.Itoa(t.Ports[0])) == hp {
-			return t, true
-		}
-	}
-	return marathon.Task{}, false
-}
-
 // advanceSaga moves the scale-down saga on from wherever it stands and
 // keeps the rebalance after a scale-up going. It runs before the workers
 // decide, so a finished clean-out is acted on in the same reconcile.
@@ -215,7 +183,7 @@ func (cl *cluster) advanceSaga(ctx context.Context, ob *observation) {
 		if v.shardsErr != nil || v.shardsOn(srv.ID) > 0 {
 			continue // not known empty: never removed
 		}
-		if _, hasTask := taskFor(ob.apps[policy.DBServers], srv); hasTask || ob.apps[policy.DBServers] == nil {
+		if m := cl.taskFor(ctx, ob, ob.apps[policy.DBServers], srv); m.ok || m.ambiguous || ob.apps[policy.DBServers] == nil {
 			continue // still runs: a victim only when the policy wants one (pickVictim)
 		}
 		cl.removeGone(ctx, ob, srv, prev)
@@ -261,7 +229,7 @@ func (cl *cluster) advanceChosen(ctx context.Context, ob *observation, c *victim
 	if !c.killOK {
 		return cl.verifyKill(ctx, ob, c, prev)
 	}
-	if t, hasTask := taskFor(dbApp, srv); hasTask && t.ID == c.task {
+	if m := cl.taskFor(ctx, ob, dbApp, srv); m.ambiguous || (m.ok && m.task.ID == c.task) {
 		st.Step, st.Detail = StepKilling, "task still shutting down"
 		cl.setStep(ob.now, prev, st)
 		return true
@@ -351,12 +319,13 @@ func (cl *cluster) kill(ctx context.Context, ob *observation, c *victim, srv ara
 		s.chosen = nil
 		return false
 	}
-	t, hasTask := taskFor(dbApp, srv)
-	if !hasTask {
-		cl.abort(ob, c, "no Marathon task runs the server any more")
+	m := cl.taskFor(ctx, ob, dbApp, srv)
+	if !m.ok {
+		cl.abort(ob, c, "its Marathon task is not known for sure: "+m.why)
 		s.chosen = nil
 		return false
 	}
+	t := m.task
 	st.Task = t.ID
 	if cl.ctl.cfg.DryRun {
 		st.Detail = "dry run: not killing"
@@ -721,9 +690,9 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		refuse(why)
 		return
 	}
-	pick, ok := cl.pickVictim(v, app)
-	if !ok {
-		refuse("no DB server maps to a Marathon task")
+	pick, why := cl.pickVictim(ctx, ob, app)
+	if why != "" {
+		refuse(why)
 		return
 	}
 	cl.saga.status.Refused = ""
@@ -756,27 +725,30 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 // empty, else the one holding the fewest shards (leaders weigh double, since moving a
 // leader interrupts writes). Only servers whose Marathon task is known can
 // be chosen, so the kill that follows hits exactly that server.
-func (cl *cluster) pickVictim(v *arangoView, app *marathon.App) (arangodb.ServerHealth, bool) {
+func (cl *cluster) pickVictim(ctx context.Context, ob *observation, app *marathon.App) (arangodb.ServerHealth, string) {
+	v := ob.arango
 	type cand struct {
 		s      arangodb.ServerHealth
 		weight int
 	}
 	var cs []cand
+	var unmapped []string
 	for _, s := range v.health {
 		if s.Role != "DBSERVER" || s.Status != "GOOD" {
 			continue
 		}
-		if _, ok := taskFor(app, s); !ok {
+		if m := cl.taskFor(ctx, ob, app, s); !m.ok {
+			unmapped = append(unmapped, s.ID+": "+m.why)
 			continue
 		}
 		if v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
-			return s, true
+			return s, ""
 		}
 		sh := v.shards.PerServer[s.ID]
 		cs = append(cs, cand{s, 2*sh.Leaders + sh.Followers})
 	}
 	if len(cs) == 0 {
-		return arangodb.ServerHealth{}, false
+		return arangodb.ServerHealth{}, "no DB server maps to exactly one Marathon task (" + strings.Join(unmapped, "; ") + ")"
 	}
 	sort.Slice(cs, func(i, j int) bool {
 		if cs[i].weight != cs[j].weight {
@@ -784,7 +756,7 @@ func (cl *cluster) pickVictim(v *arangoView, app *marathon.App) (arangodb.Server
 		}
 		return cs[i].s.ID > cs[j].s.ID
 	})
-	return cs[0].s, true
+	return cs[0].s, ""
 }
 
 // hygiene removes stale FAILED servers that Marathon already replaced:
@@ -815,7 +787,7 @@ func (cl *cluster) hygiene(ctx context.Context, ob *observation) {
 		if !ok {
 			continue // without the app we cannot tell whether a task still runs it
 		}
-		if _, running := taskFor(app, s); running {
+		if m := cl.taskFor(ctx, ob, app, s); m.ok || m.ambiguous {
 			continue
 		}
 		if cl.ctl.cfg.DryRun {
