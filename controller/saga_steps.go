@@ -34,18 +34,21 @@ func (cl *cluster) advanceChosen(ctx context.Context, ob *observation, c *victim
 		return false
 	}
 	if c.killed.IsZero() {
-		if c.job != "" && !cl.jobDone(ob, c, &st) {
-			if why := cl.killVerdict(ob, w, dbApp); why != "" {
-				cl.abort(ob, c, why)
-				s.chosen = nil
+		if c.job != "" {
+			done := cl.jobDone(ob, c, &st)
+			if s.chosen == nil { // the job failed or vanished
 				return false
 			}
-			st.Step = StepCleaningOut
-			cl.setStep(ob.now, prev, st)
-			return true
-		}
-		if s.chosen == nil { // the job failed or vanished
-			return false
+			if !done {
+				if why := cl.killVerdict(ob, w, dbApp); why != "" {
+					cl.abort(ob, c, why)
+					s.chosen = nil
+					return false
+				}
+				st.Step = StepCleaningOut
+				cl.setStep(ob.now, prev, st)
+				return true
+			}
 		}
 		return cl.kill(ctx, ob, c, srv, prev)
 	}
