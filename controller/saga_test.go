@@ -60,6 +60,11 @@ func TestSagaSurvivesRestartAtEveryStep(t *testing.T) {
 		if st.DBServers.Target < 3 {
 			t.Fatalf("DB servers at %d, below min 3", st.DBServers.Target)
 		}
+		// A process that never saw the job ID starts no second clean-out:
+		// the moving shards make the cluster unsafe to shrink.
+		if running := h.world.ArangoDB("prod").RunningCleanOuts(); len(running) > 1 {
+			t.Fatalf("%d clean-outs at once: %v", len(running), running)
+		}
 		if st.DBServers.Target == 3 && st.DBServers.Running == 3 && h.saga().Step == controller.StepIdle && noFailedDBServer(h) {
 			break
 		}
@@ -207,4 +212,27 @@ func TestManualCountFromWebUI(t *testing.T) {
 	h.runUntil(20*time.Minute, "policy decides again after the hold", func(s sim.ClusterState) bool {
 		return s.Coordinators.Target == 2
 	})
+}
+
+// TestRestartDuringLongCleanOutStartsNoSecond: a restart forgets the job
+// ID of a clean-out that runs for hours. The new process, whose policy
+// soon wants a scale-down again, sees the moving shards (Plan and Current
+// differ), calls the cluster unsafe and starts no second clean-out.
+func TestRestartDuringLongCleanOutStartsNoSecond(t *testing.T) {
+	p := sim.DefaultParams()
+	p.Arango.CleanOutBytesPerSecond = 1 << 20 // gigabytes to move: hours
+	h := newHarness(t, harnessOpts{spec: fourDBServers(), params: &p})
+	h.setRPS(300)
+	h.runUntil(10*time.Minute, "a clean-out", func(sim.ClusterState) bool { return h.saga().Step == controller.StepCleaningOut })
+	h.start(harnessOpts{}) // the job ID is gone with the old process
+	h.run(15 * time.Minute)
+	if running := h.world.ArangoDB("prod").RunningCleanOuts(); len(running) != 1 {
+		t.Fatalf("clean-outs running: %v, want the first one only", running)
+	}
+	if sg := h.saga(); !strings.Contains(sg.Unsafe, "out of sync") {
+		t.Fatalf("saga %+v: the running clean-out is not seen as unsafe", sg)
+	}
+	if got := h.state().DBServers.Target; got != 4 {
+		t.Fatalf("DB servers at %d during the clean-out", got)
+	}
 }
