@@ -141,38 +141,6 @@ func TestJobUnknownIsNotFound(t *testing.T) {
 	}
 }
 
-func TestCleanOutJobsFromAgency(t *testing.T) {
-	f := newFake(t, map[string]http.HandlerFunc{
-		"POST /_api/agency/read": reply(200, `[{"arango":{"Target":{
-			"ToDo":{"300":{"type":"cleanOutServer","server":"PRMR-c","jobId":"300","timeCreated":"2026-01-01T10:00:03.000Z"}},
-			"Pending":{"200":{"type":"cleanOutServer","server":"PRMR-b","jobId":"200","timeCreated":"2026-01-01T10:00:02Z"},
-			           "201":{"type":"moveShard","fromServer":"PRMR-b","toServer":"PRMR-a","jobId":"201","timeCreated":"2026-01-01T10:00:02Z"}},
-			"Finished":{"100":{"type":"cleanOutServer","server":"PRMR-a","jobId":"100","timeCreated":"2026-01-01T10:00:01Z"}},
-			"Failed":{"400":{"type":"cleanOutServer","server":"PRMR-d","timeCreated":"2026-01-01T10:00:04Z","reason":"no room"}}}}}]`),
-	})
-	jobs, err := f.client(t).CleanOutJobs(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := func(s int) time.Time { return time.Date(2026, 1, 1, 10, 0, s, 0, time.UTC) }
-	want := []Job{
-		{ID: "100", Type: JobTypeCleanOutServer, Server: "PRMR-a", Status: JobFinished, Created: at(1)},
-		{ID: "200", Type: JobTypeCleanOutServer, Server: "PRMR-b", Status: JobPending, Created: at(2)},
-		{ID: "300", Type: JobTypeCleanOutServer, Server: "PRMR-c", Status: JobToDo, Created: at(3)},
-		{ID: "400", Type: JobTypeCleanOutServer, Server: "PRMR-d", Status: JobFailed, Reason: "no room", Created: at(4)},
-	}
-	if !reflect.DeepEqual(jobs, want) {
-		t.Fatalf("CleanOutJobs:\n got %+v\nwant %+v", jobs, want)
-	}
-	var body [][]string
-	if err := json.Unmarshal(f.requests("POST", "/_api/agency/read")[0].Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if want := [][]string{{"/arango/Target/ToDo", "/arango/Target/Pending", "/arango/Target/Finished", "/arango/Target/Failed"}}; !reflect.DeepEqual(body, want) {
-		t.Fatalf("agency read body %v", body)
-	}
-}
-
 func TestRemoveServer(t *testing.T) {
 	health := healthWith(t, map[string]map[string]any{
 		"PRMR-gone": {"Role": "DBServer", "Status": "FAILED", "CanBeDeleted": true, "ShortName": "DBServer0003"},

@@ -98,14 +98,13 @@ func TestEmulatorScaleDownSaga(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := e.c.CleanOutJobs(ctx)
+	job, err := e.c.Job(ctx, jobID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 1 || jobs[0].ID != jobID || jobs[0].Server != victim || jobs[0].Done() {
-		t.Fatalf("CleanOutJobs right after the request: %+v", jobs)
+	if job.ID != jobID || job.Server != victim || job.Done() {
+		t.Fatalf("job right after the request: %+v", job)
 	}
-	var job Job
 	for i := 0; i < 10000; i++ {
 		if job, err = e.c.Job(ctx, jobID); err != nil {
 			t.Fatal(err)
@@ -118,9 +117,9 @@ func TestEmulatorScaleDownSaga(t *testing.T) {
 	if job.Status != JobFinished || job.Server != victim || job.Type != JobTypeCleanOutServer {
 		t.Fatalf("job ended as %+v", job)
 	}
-	jobs, err = e.c.CleanOutJobs(ctx)
-	if err != nil || len(jobs) != 1 || jobs[0].Status != JobFinished {
-		t.Fatalf("CleanOutJobs after the job: %+v, %v", jobs, err)
+	nos, err := e.c.NumberOfServers(ctx)
+	if err != nil || !slices.Contains(nos.CleanedServers, victim) {
+		t.Fatalf("cleanedServers after the job: %+v, %v", nos, err)
 	}
 
 	if err := e.c.RemoveServer(ctx, victim); !errors.Is(err, ErrPrecondition) {

@@ -36,25 +36,3 @@ func FuzzParseJob(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseAgencyJobs: any agency read answer yields cleanOutServer jobs
-// only, or ErrBadResponse.
-func FuzzParseAgencyJobs(f *testing.F) {
-	f.Add([]byte(`[{"arango":{"Target":{"ToDo":{"1":{"type":"cleanOutServer","server":"PRMR-a"}},"Failed":{"2":{"type":"moveShard"}}}}}]`))
-	f.Add([]byte(`[{}]`))
-	f.Add([]byte(`[{"arango":{"Target":{"Pending":{"3":7}}}}]`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		jobs, err := parseAgencyJobs("op", body)
-		if err != nil {
-			if !errors.Is(err, ErrBadResponse) {
-				t.Fatalf("unclassified error %v", err)
-			}
-			return
-		}
-		for _, j := range jobs {
-			if j.Type != JobTypeCleanOutServer || j.ID == "" {
-				t.Fatalf("job %+v", j)
-			}
-		}
-	})
-}

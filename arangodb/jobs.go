@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"time"
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
@@ -57,8 +56,8 @@ func (c *Client) CleanOutServer(ctx context.Context, serverID string) (jobID str
 	return jobID, nil
 }
 
-// agencyJob is a job as the agency stores it, and as queryAgencyJob
-// returns it (nested under "job" before 3.7, flat since).
+// agencyJob is a job as queryAgencyJob returns it (nested under "job"
+// before 3.7, flat since).
 type agencyJob struct {
 	Type        string `json:"type"`
 	Server      string `json:"server"`
@@ -79,7 +78,9 @@ func (a agencyJob) toJob(id, status string) Job {
 }
 
 // Job reads one agency job (GET /_admin/cluster/queryAgencyJob?id=…).
-// An unknown ID is ErrNotFound.
+// An unknown ID is ErrNotFound: never created, or pruned by the
+// supervision after it ended. This is the only way a coordinator tells a
+// job's state; it has no /_api/agency (see the package doc).
 func (c *Client) Job(ctx context.Context, jobID string) (Job, error) {
 	const op = "GET /_admin/cluster/queryAgencyJob"
 	if jobID == "" {
@@ -116,65 +117,6 @@ func parseJob(op, jobID string, body []byte) (Job, error) {
 		return Job{}, badResponse(op, "job %s: %v", jobID, err)
 	}
 	return aj.toJob(jobID, status), nil
-}
-
-// agencyJobStates are the job queues CleanOutJobs reads.
-var agencyJobStates = [...]string{JobToDo, JobPending, JobFinished, JobFailed}
-
-// CleanOutJobs returns every cleanOutServer job the agency knows, in any
-// state, oldest first, read with POST /_api/agency/read. The controller
-// finds a scale-down saga it crashed in from this, without remembering
-// job IDs. Needs a superuser (JWT) or an admin user the agency API admits.
-func (c *Client) CleanOutJobs(ctx context.Context) ([]Job, error) {
-	const op = "POST /_api/agency/read"
-	paths := make([]string, 0, len(agencyJobStates))
-	for _, s := range agencyJobStates {
-		paths = append(paths, "/arango/Target/"+s)
-	}
-	var body json.RawMessage
-	if err := c.call(ctx, http.MethodPost, "_api/agency/read", [][]string{paths}, &body); err != nil {
-		return nil, err
-	}
-	return parseAgencyJobs(op, body)
-}
-
-// parseAgencyJobs reads the cleanOutServer jobs out of an agency read of
-// the four Target job queues.
-func parseAgencyJobs(op string, body []byte) ([]Job, error) {
-	var r []struct {
-		Arango struct {
-			Target map[string]map[string]json.RawMessage `json:"Target"`
-		} `json:"arango"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, badResponse(op, "%v", err)
-	}
-	if len(r) != 1 {
-		return nil, badResponse(op, "expected one result, got %d", len(r))
-	}
-	var jobs []Job
-	for _, state := range agencyJobStates {
-		for id, raw := range r[0].Arango.Target[state] {
-			var aj agencyJob
-			if err := json.Unmarshal(raw, &aj); err != nil {
-				// Target/ToDo etc. only hold job objects; anything else is
-				// not a job we could act on.
-				continue
-			}
-			j := aj.toJob(id, state)
-			if j.Type != JobTypeCleanOutServer || j.ID == "" {
-				continue
-			}
-			jobs = append(jobs, j)
-		}
-	}
-	sort.Slice(jobs, func(i, j int) bool {
-		if !jobs[i].Created.Equal(jobs[j].Created) {
-			return jobs[i].Created.Before(jobs[j].Created)
-		}
-		return jobs[i].ID < jobs[j].ID
-	})
-	return jobs, nil
 }
 
 // RemoveServer removes a gone server from the cluster's lists

@@ -136,6 +136,8 @@ type observation struct {
 	signals  *metrics.Observation
 	arango   *arangoView // nil without an ArangoDB client or when unreadable
 	arangoOK bool
+	taskIdx  map[string]*taskIndex // app ID + server role → servers' tasks
+	resolved map[string][]string   // host name → IPs, looked up this reconcile
 }
 
 func (cl *cluster) reconcile(ctx context.Context) {
@@ -230,7 +232,11 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 	}
 	ob.signals = cl.clients.Observer.Observe(ctx, req)
 	if cl.clients.ArangoDB != nil {
-		view, err := readArango(ctx, cl.clients.ArangoDB)
+		jobID := ""
+		if c := cl.saga.chosen; c != nil && c.killed.IsZero() {
+			jobID = c.job
+		}
+		view, err := readArango(ctx, cl.clients.ArangoDB, jobID)
 		if err != nil {
 			cl.sourceError("arangodb", err)
 		} else {

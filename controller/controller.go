@@ -39,6 +39,9 @@ type Config struct {
 	ReloadStatus func() (ok bool, at time.Time)
 	// ReloadError, when set, is the error of the latest reload attempt.
 	ReloadError func() error
+	// Resolver looks up host names when matching ArangoDB servers to
+	// Marathon tasks (default net.DefaultResolver.LookupHost).
+	Resolver Resolver
 }
 
 // BackoffSettings shape the per-worker exponential backoff after a failed

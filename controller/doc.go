@@ -9,8 +9,24 @@
 //
 // The controller keeps no state it cannot rebuild from Marathon and
 // ArangoDB: cooldowns are seeded from Marathon's versionInfo.lastScalingAt,
-// and the scale-down saga reads where it stands from ArangoDB's agency jobs
-// and Marathon's tasks on every reconcile.
+// and the scale-down saga reads where it stands from ArangoDB and
+// Marathon's tasks on every reconcile. A coordinator cannot list agency
+// jobs (package arangodb explains), so the saga keeps in memory only the
+// server it chose and its clean-out job ID, and asks queryAgencyJob about
+// that ID. A restart forgets both, safely: a clean-out still running shows
+// as shards out of sync, which makes the cluster unsafe to shrink; a
+// finished one leaves its server in cleanedServers, reported as not chosen
+// by this controller and taken as the victim only of a scale-down the
+// policy wants anyway; a server whose task was killed is removed once
+// FAILED.
+//
+// The kill is re-decided at the moment of killing, with the policy in
+// force then: only the server this process chose, and only while min,
+// schedule floor, replication floor, pause, manual hold and the metrics
+// still allow one DB server fewer; otherwise the scale-down is aborted,
+// nothing is killed and the server stays. After the kill the saga checks
+// Marathon's tasks: a 200 from POST /v2/tasks/delete is not proof, since
+// Marathon ignores task ids it does not know.
 //
 // # Manual holds
 //

@@ -57,6 +57,7 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         stabilization: {up: 0s, down: 2m}
         cooldown: {up: 2m, down: 3m}
         step: {up: 1, down: 1}
+        paused: {{.DBPaused}}
 `))
 
 // faultProxy sits between the controller and the emulated Marathon: a real
@@ -126,11 +127,13 @@ type harness struct {
 }
 
 type harnessOpts struct {
-	dryRun bool
-	paused bool
-	dbMin  int // default 3
-	params *sim.Params
-	spec   *sim.ClusterSpec
+	dryRun   bool
+	paused   bool
+	dbPaused bool
+	dbMin    int // default 3
+	resolver controller.Resolver
+	params   *sim.Params
+	spec     *sim.ClusterSpec
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -182,27 +185,43 @@ func (h *harness) start(o harnessOpts) {
 		DryRun:        o.dryRun,
 		SourceTimeout: 2 * time.Second,
 		Backoff:       controller.BackoffSettings{Initial: 15 * time.Second, Max: 2 * time.Minute, NoJitter: true},
+		Resolver:      o.resolver,
 	}
 	ctl, err := s.Build()
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	if err := ctl.SetPolicy(h.policyFor(o)); err != nil {
+		h.t.Fatal(err)
+	}
+	h.ctl = ctl
+}
+
+// policy renders the test policy for o.
+func (h *harness) policyFor(o harnessOpts) *policy.Config {
+	h.t.Helper()
 	var buf bytes.Buffer
 	dbMin := o.dbMin
 	if dbMin == 0 {
 		dbMin = 3
 	}
-	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"), "Paused": o.paused, "DBMin": dbMin}); err != nil {
+	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"),
+		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", buf.Bytes())
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := ctl.SetPolicy(p); err != nil {
+	return p
+}
+
+// reload gives the running controller the policy for o, as a hot reload.
+func (h *harness) reload(o harnessOpts) {
+	h.t.Helper()
+	if err := h.ctl.SetPolicy(h.policyFor(o)); err != nil {
 		h.t.Fatal(err)
 	}
-	h.ctl = ctl
 }
 
 func (h *harness) setRPS(v float64) {

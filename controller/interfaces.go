@@ -30,7 +30,7 @@ type ArangoDB interface {
 	SetNumberOfServers(ctx context.Context, coordinators, dbservers *int) error
 	Shards(ctx context.Context) (arangodb.ShardStats, error)
 	CleanOutServer(ctx context.Context, serverID string) (jobID string, err error)
-	CleanOutJobs(ctx context.Context) ([]arangodb.Job, error)
+	Job(ctx context.Context, jobID string) (arangodb.Job, error)
 	RemoveServer(ctx context.Context, serverID string) error
 	StartRebalance(ctx context.Context) (moves int, err error)
 	RebalanceStatus(ctx context.Context) (pendingMoves int, imbalance float64, err error)

@@ -35,6 +35,7 @@ type promMetrics struct {
 	dryRun           prometheus.Gauge
 	failedWithShards *prometheus.GaugeVec
 	removedServers   *prometheus.CounterVec
+	foreignCleaned   *prometheus.GaugeVec
 	interval         *prometheus.GaugeVec
 	holdUntil        *prometheus.GaugeVec
 	holdCount        *prometheus.GaugeVec
@@ -77,7 +78,7 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 		}, []string{"cluster", "role", "direction", "result"}),
 		cleanouts: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "arangoscale_cleanout_jobs_total",
-			Help: "DB-server clean-out jobs seen to end, by result (finished, failed) and started.",
+			Help: "DB-server clean-out jobs of this controller: started, then finished, failed or aborted (the scale-down given up before its kill).",
 		}, []string{"cluster", "result"}),
 		sagaStep: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "arangoscale_saga_step",
@@ -117,6 +118,10 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 			Help: "Stale FAILED servers removed from ArangoDB's health list, by role.",
 		}, []string{"cluster", "role"}),
 	}
+	m.foreignCleaned = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_foreign_cleaned_servers",
+		Help: "DB servers in ArangoDB's cleanedServers that no scale-down of this controller chose; never killed unless the policy wants a scale-down.",
+	}, []string{"cluster"})
 	m.interval = f.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "arangoscale_reconcile_interval_seconds",
 		Help: "The reconcile interval in force for a cluster (alerts compare staleness with it).",
@@ -136,7 +141,7 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	l := prometheus.Labels{"cluster": cluster}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.instances, m.signalValue, m.signalTarget, m.blocked, m.sagaStep,
-		m.lastReconcile, m.failedWithShards, m.interval,
+		m.lastReconcile, m.failedWithShards, m.interval, m.foreignCleaned,
 	} {
 		v.DeletePartialMatch(l)
 	}

@@ -14,7 +14,7 @@ import (
 func (h *harness) policy(mutate func(string) string) *policy.Config {
 	h.t.Helper()
 	var buf bytes.Buffer
-	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"), "Paused": false, "DBMin": 3}); err != nil {
+	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"), "Paused": false, "DBPaused": false, "DBMin": 3}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", []byte(mutate(buf.String())))

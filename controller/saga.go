@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
+	"slices"
 	"sort"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,12 +15,21 @@ import (
 	"github.com/arangoscale/arangoscale/policy"
 )
 
-// The DB-server scale-down saga (DESIGN.md "Acting"): clean out one server,
-// kill exactly its task with scale=true once the clean-out job Finished, then
-// remove it from the cluster once ArangoDB marks it FAILED. Where the saga
-// stands is read from ArangoDB and Marathon on every reconcile, so a restart
-// at any step continues it; the controller only remembers what it can lose
-// (counters already reported, the start time of a rebalance).
+// The DB-server scale-down saga (DESIGN.md "Acting"): clean out one server
+// this controller chose, kill exactly its task with scale=true once the
+// clean-out job Finished and the policy still allows one server fewer,
+// check in Marathon that the kill took, then remove the server from the
+// cluster once ArangoDB marks it FAILED.
+//
+// A coordinator cannot list agency jobs (it has no /_api/agency), so the
+// controller remembers the one it started — victim, job ID — in memory and
+// asks queryAgencyJob about that ID. Everything else is read again on
+// every reconcile: cleanedServers, health, shard placement and Marathon's
+// tasks. What a restart forgets is safe to forget: a clean-out still
+// running shows as shards whose Plan and Current differ, which makes a
+// second scale-down unsafe; a finished one shows in cleanedServers and is
+// taken as the victim of the next scale-down the policy wants; a killed
+// server without a task is removed once FAILED.
 
 // Saga steps, the values of arangoscale_saga_step{step}.
 const (
@@ -41,6 +49,10 @@ const diskHeadroom = 0.85
 // rebalanceTimeout bounds how long a rebalance holds back DB-server scaling.
 const rebalanceTimeout = 30 * time.Minute
 
+// killVerifyTimeout is how long a task whose count Marathon lowered may
+// still show as running before the status says it is slow.
+const killVerifyTimeout = 2 * time.Minute
+
 // SagaStatus is the /status view of a cluster's scale-down saga.
 type SagaStatus struct {
 	Step    string    `json:"step"`
@@ -52,12 +64,19 @@ type SagaStatus struct {
 	// Unsafe says why removing a DB server would be unsafe right now.
 	Unsafe string `json:"unsafe,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Aborted says why the last scale-down was given up before its kill.
+	Aborted string `json:"aborted,omitempty"`
+	// ForeignCleaned are DB servers in ArangoDB's cleanedServers that no
+	// scale-down of this controller chose (an operator's cleanOutServer,
+	// an aborted or forgotten scale-down). They are never killed unless
+	// the policy wants a scale-down anyway; then one of them goes first.
+	ForeignCleaned []string `json:"foreign_cleaned,omitempty"`
 }
 
 type sagaState struct {
 	status         SagaStatus
-	seenJobs       map[string]bool // ended jobs already counted
-	primed         bool            // jobs that ended before we started are not counted
+	chosen         *victim         // the current scale-down of this controller; nil when none
+	reported       map[string]bool // foreign cleaned-out servers already logged
 	rebalanceSince time.Time
 	lastRebalance  time.Time
 	manual         map[policy.Role]manualPin
@@ -66,21 +85,35 @@ type sagaState struct {
 	unsafe         string                      // why a scale-down is unsafe now ("" = safe)
 }
 
+// victim is the DB server this controller chose for the scale-down in
+// flight. It lives in memory only (see the comment at the top).
+type victim struct {
+	server  string
+	job     string // our cleanOutServer job; "" when the server was already cleaned out
+	counted bool   // the job's end is counted in arangoscale_cleanout_jobs_total
+	task    string // the Marathon task the kill was sent for
+	from    int    // Marathon instances when the kill was sent
+	killed  time.Time
+	killOK  bool // Marathon shows the task gone or killing and the count lowered
+}
+
 // arangoView is what one reconcile read from ArangoDB's admin API.
 type arangoView struct {
 	health    []arangodb.ServerHealth
 	byID      map[string]arangodb.ServerHealth
 	shards    arangodb.ShardStats
 	shardsErr error
-	jobs      []arangodb.Job
-	jobsErr   error
+	job       arangodb.Job // the state of the controller's own clean-out job
+	jobErr    error        // errors.Is(jobErr, arangodb.ErrNotFound): pruned or never known
 	nos       arangodb.NumberOfServers
 	nosErr    error
 	pending   int
 	rebalErr  error
 }
 
-func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
+// readArango reads one reconcile's view; jobID is the clean-out job the
+// controller started and has not seen end ("" for none).
+func readArango(ctx context.Context, a ArangoDB, jobID string) (*arangoView, error) {
 	h, err := a.Health(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cluster health: %w", err)
@@ -89,11 +122,13 @@ func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
 	for _, s := range h {
 		v.byID[s.ID] = s
 	}
-	// The four reads are independent: side by side, a slow coordinator
-	// costs one timeout, not four.
+	// The reads are independent: side by side, a slow coordinator costs
+	// one timeout, not four.
 	var wg sync.WaitGroup
 	wg.Go(func() { v.shards, v.shardsErr = a.Shards(ctx) })
-	wg.Go(func() { v.jobs, v.jobsErr = a.CleanOutJobs(ctx) })
+	if jobID != "" {
+		wg.Go(func() { v.job, v.jobErr = a.Job(ctx, jobID) })
+	}
 	wg.Go(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
 	wg.Go(func() { v.pending, _, v.rebalErr = a.RebalanceStatus(ctx) })
 	wg.Wait()
@@ -101,68 +136,21 @@ func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
 }
 
 func (v *arangoView) err() error {
-	return errors.Join(v.shardsErr, v.jobsErr, v.nosErr)
-}
-
-// runningJob returns a clean-out job still in ToDo or Pending.
-func (v *arangoView) runningJob() (arangodb.Job, bool) {
-	for _, j := range v.jobs {
-		if j.Status == "ToDo" || j.Status == "Pending" {
-			return j, true
-		}
+	jobErr := v.jobErr
+	if errors.Is(jobErr, arangodb.ErrNotFound) {
+		jobErr = nil // a pruned job: cleanedServers tells the rest
 	}
-	return arangodb.Job{}, false
+	return errors.Join(v.shardsErr, jobErr, v.nosErr)
 }
 
-// cleaned reports whether a DB server was cleaned out: ArangoDB lists it in
-// cleanedServers, or a clean-out job for it Finished.
+// cleaned reports whether ArangoDB lists a DB server in cleanedServers.
 func (v *arangoView) cleaned(id string) bool {
-	for _, s := range v.nos.CleanedServers {
-		if s == id {
-			return true
-		}
-	}
-	for _, j := range v.jobs {
-		if j.Server == id && j.Status == "Finished" {
-			return true
-		}
-	}
-	return false
+	return v.nosErr == nil && slices.Contains(v.nos.CleanedServers, id)
 }
 
 func (v *arangoView) shardsOn(id string) int {
 	s := v.shards.PerServer[id]
 	return s.Leaders + s.Followers
-}
-
-// hostPort of an ArangoDB endpoint such as tcp://10.0.0.1:8529.
-func hostPort(endpoint string) (string, bool) {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return "", false
-	}
-	return u.Host, true
-}
-
-// taskFor maps an ArangoDB server to the Marathon task that runs it: the
-// server's endpoint is the task's host and first port.
-func taskFor(app *marathon.App, s arangodb.ServerHealth) (marathon.Task, bool) {
-	if app == nil {
-		return marathon.Task{}, false
-	}
-	hp, ok := hostPort(s.Endpoint)
-	if !ok {
-		return marathon.Task{}, false
-	}
-	for _, t := range app.Tasks {
-		if len(t.Ports) == 0 {
-			continue
-		}
-		if net.JoinHostPort(t.Host, strconv.Itoa(t.Ports[0])) == hp {
-			return t, true
-		}
-	}
-	return marathon.Task{}, false
 }
 
 // advanceSaga moves the scale-down saga on from wherever it stands and
@@ -171,72 +159,29 @@ func taskFor(app *marathon.App, s arangodb.ServerHealth) (marathon.Task, bool) {
 func (cl *cluster) advanceSaga(ctx context.Context, ob *observation) {
 	v := ob.arango
 	s := &cl.saga
-	if s.seenJobs == nil {
-		s.seenJobs = map[string]bool{}
-	}
 	prev := s.status.Step
 	s.status.Detail = ""
 	if v == nil {
 		cl.setStep(ob.now, prev, s.status)
 		return
 	}
-	cl.countJobs(ob, v)
-	dbApp := ob.apps[policy.DBServers]
-	w := cl.workers[policy.DBServers]
-
-	if j, ok := v.runningJob(); ok {
-		cl.setStep(ob.now, prev, SagaStatus{Step: StepCleaningOut, Server: j.Server, Job: j.ID,
-			Detail: "clean-out job " + j.Status})
+	cl.reportForeign(v)
+	if s.chosen != nil && cl.advanceChosen(ctx, ob, s.chosen, prev) {
 		return
 	}
-	// A cleaned-out DB server that still runs: kill exactly its task.
+	// A cleaned-out DB server whose task is gone (killed by us before a
+	// restart, or by anyone): remove it once ArangoDB marks it FAILED.
 	for _, srv := range v.health {
-		if srv.Role != "DBSERVER" || !v.cleaned(srv.ID) {
+		if srv.Role != arangodb.RoleDBServer || !v.cleaned(srv.ID) {
 			continue
 		}
-		if v.shardsErr == nil && v.shardsOn(srv.ID) > 0 {
-			continue // cleaned once, holds shards again (rebalanced onto): not a victim
+		if v.shardsErr != nil || v.shardsOn(srv.ID) > 0 {
+			continue // not known empty: never removed
 		}
-		t, hasTask := taskFor(dbApp, srv)
-		if hasTask {
-			if cl.ctl.cfg.DryRun || w == nil || dbApp == nil {
-				cl.setStep(ob.now, prev, SagaStatus{Step: StepKilling, Server: srv.ID, Task: t.ID, Detail: "dry run: not killing"})
-				return
-			}
-			if v.shardsErr != nil {
-				cl.setStep(ob.now, prev, SagaStatus{Step: StepKilling, Server: srv.ID, Task: t.ID,
-					Detail: "waiting: shard placement unreadable"})
-				return
-			}
-			err := cl.ctl.cfg.Marathon.KillTasks(ctx, []string{t.ID}, true)
-			if err != nil {
-				cl.sourceError("marathon", fmt.Errorf("kill task %s: %w", t.ID, err))
-				w.fail(ob.now, err)
-				cl.setStep(ob.now, prev, SagaStatus{Step: StepKilling, Server: srv.ID, Task: t.ID, Detail: "kill failed: " + err.Error()})
-				return
-			}
-			cl.log.Info("killed the task of a cleaned-out DB server", "server", srv.ID, "task", t.ID)
-			w.recordDone(ob.now, dbApp.Instances, dbApp.Instances-1)
-			cl.noteNumberOfServers(ctx, policy.DBServers, dbApp.Instances-1)
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Task: t.ID, Detail: "task killed; waiting for FAILED"})
-			return
+		if m := cl.taskFor(ctx, ob, ob.apps[policy.DBServers], srv); m.ok || m.ambiguous || ob.apps[policy.DBServers] == nil {
+			continue // still runs: a victim only when the policy wants one (pickVictim)
 		}
-		if srv.Status != "FAILED" {
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Detail: "waiting for ArangoDB to mark it FAILED"})
-			return
-		}
-		if cl.ctl.cfg.DryRun {
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Detail: "dry run: not removing"})
-			return
-		}
-		if err := cl.clients.ArangoDB.RemoveServer(ctx, srv.ID); err != nil {
-			cl.sourceError("arangodb", fmt.Errorf("remove server %s: %w", srv.ID, err))
-			cl.setStep(ob.now, prev, SagaStatus{Step: StepRemoving, Server: srv.ID, Detail: "remove failed: " + err.Error()})
-			return
-		}
-		cl.log.Info("removed cleaned-out DB server", "server", srv.ID)
-		cl.ctl.metrics.removedServers.WithLabelValues(cl.name, "dbservers").Inc()
-		cl.setStep(ob.now, prev, SagaStatus{Step: StepIdle})
+		cl.removeGone(ctx, ob, srv, prev)
 		return
 	}
 	cl.rebalance(ctx, ob, v, prev)
@@ -293,33 +238,6 @@ func (cl *cluster) rebalance(ctx context.Context, ob *observation, v *arangoView
 	cl.setStep(ob.now, prev, SagaStatus{Step: StepIdle})
 }
 
-// countJobs counts clean-out jobs that ended since the controller started.
-func (cl *cluster) countJobs(ob *observation, v *arangoView) {
-	s := &cl.saga
-	if v.jobsErr != nil {
-		return
-	}
-	for _, j := range v.jobs {
-		if j.Status != "Finished" && j.Status != "Failed" || s.seenJobs[j.ID] {
-			continue
-		}
-		s.seenJobs[j.ID] = true
-		if !s.primed {
-			continue
-		}
-		result := "finished"
-		if j.Status == "Failed" {
-			result = "failed"
-			cl.log.Error("clean-out job failed; the server is kept", "server", j.Server, "job", j.ID, "reason", j.Reason)
-			if w := cl.workers[policy.DBServers]; w != nil {
-				w.fail(ob.now, fmt.Errorf("clean-out of %s failed: %s", j.Server, j.Reason))
-			}
-		}
-		cl.ctl.metrics.cleanouts.WithLabelValues(cl.name, result).Inc()
-	}
-	s.primed = true
-}
-
 func (cl *cluster) setStep(now time.Time, prev string, st SagaStatus) {
 	if st.Step == "" {
 		st.Step = StepIdle
@@ -331,6 +249,10 @@ func (cl *cluster) setStep(now time.Time, prev string, st SagaStatus) {
 	}
 	st.Refused = cl.saga.status.Refused
 	st.Unsafe = cl.saga.status.Unsafe
+	st.ForeignCleaned = cl.saga.status.ForeignCleaned
+	if st.Aborted == "" {
+		st.Aborted = cl.saga.status.Aborted
+	}
 	cl.saga.status = st
 	for _, step := range sagaSteps {
 		val := 0.0
@@ -385,18 +307,20 @@ func (cl *cluster) unsafeReason(ob *observation, app *marathon.App) string {
 	case v.err() != nil:
 		return "ArangoDB state unreadable: " + v.err().Error()
 	}
-	if _, ok := v.runningJob(); ok {
-		return "a clean-out is already running"
+	if c := cl.saga.chosen; c != nil {
+		return "a scale-down is already in flight (" + c.server + ")"
 	}
 	for _, s := range v.health {
 		if (s.Role == "DBSERVER" || s.Role == "COORDINATOR") && s.Status != "GOOD" {
-			if s.Role == "DBSERVER" && v.cleaned(s.ID) {
-				continue // the saga's own victim on its way out
+			if s.Role == "DBSERVER" && v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
+				continue // cleaned out and empty: its loss costs nothing
 			}
 			return fmt.Sprintf("server %s is %s", s.ID, s.Status)
 		}
 	}
 	if v.shards.OutOfSync > 0 {
+		// Also how a clean-out or move shows that this process did not
+		// start or has forgotten: its shards' Plan and Current differ.
 		return fmt.Sprintf("%d shards out of sync", v.shards.OutOfSync)
 	}
 	if v.shards.NotReplicated > 0 {
@@ -434,51 +358,65 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		refuse(why)
 		return
 	}
-	victim, ok := cl.pickVictim(v, app)
-	if !ok {
-		refuse("no DB server maps to a Marathon task")
+	pick, why := cl.pickVictim(ctx, ob, app)
+	if why != "" {
+		refuse(why)
 		return
 	}
 	cl.saga.status.Refused = ""
-	job, err := cl.clients.ArangoDB.CleanOutServer(ctx, victim.ID)
+	cl.saga.status.Aborted = ""
+	if v.cleaned(pick.ID) {
+		// Cleaned out before (an operator, an aborted or forgotten
+		// scale-down): nothing to move; the kill is re-decided next.
+		cl.saga.chosen = &victim{server: pick.ID}
+		cl.log.Info("taking an already cleaned-out DB server for the scale-down", "server", pick.ID,
+			"target", app.Instances, "desired", desired)
+		cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepKilling, Server: pick.ID, Detail: "already cleaned out"})
+		return
+	}
+	job, err := cl.clients.ArangoDB.CleanOutServer(ctx, pick.ID)
 	if err != nil {
-		cl.sourceError("arangodb", fmt.Errorf("clean out %s: %w", victim.ID, err))
+		cl.sourceError("arangodb", fmt.Errorf("clean out %s: %w", pick.ID, err))
 		cl.ctl.metrics.actions.WithLabelValues(cl.name, string(w.role), "down", "failed").Inc()
 		w.st.LastAction = &ActionStatus{At: ob.now, From: app.Instances, To: desired, Direction: "down", Result: "failed", Error: err.Error()}
 		w.fail(ob.now, err)
 		return
 	}
+	cl.saga.chosen = &victim{server: pick.ID, job: job}
 	cl.ctl.metrics.cleanouts.WithLabelValues(cl.name, "started").Inc()
-	cl.log.Info("cleaning out DB server before removing it", "server", victim.ID, "job", job,
-		"shards", v.shardsOn(victim.ID), "target", app.Instances, "desired", desired)
-	cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepCleaningOut, Server: victim.ID, Job: job, Detail: "clean-out job started"})
+	cl.log.Info("cleaning out DB server before removing it", "server", pick.ID, "job", job,
+		"shards", v.shardsOn(pick.ID), "target", app.Instances, "desired", desired)
+	cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepCleaningOut, Server: pick.ID, Job: job, Detail: "clean-out job started"})
 }
 
-// pickVictim chooses the DB server to remove: one already cleaned out, else
-// the one holding the fewest shards (leaders weigh double, since moving a
+// pickVictim chooses the DB server to remove: one already cleaned out and
+// empty, else the one holding the fewest shards (leaders weigh double, since moving a
 // leader interrupts writes). Only servers whose Marathon task is known can
 // be chosen, so the kill that follows hits exactly that server.
-func (cl *cluster) pickVictim(v *arangoView, app *marathon.App) (arangodb.ServerHealth, bool) {
+func (cl *cluster) pickVictim(ctx context.Context, ob *observation, app *marathon.App) (arangodb.ServerHealth, string) {
+	v := ob.arango
 	type cand struct {
 		s      arangodb.ServerHealth
 		weight int
 	}
 	var cs []cand
+	var unmapped []string
 	for _, s := range v.health {
 		if s.Role != "DBSERVER" || s.Status != "GOOD" {
 			continue
 		}
-		if _, ok := taskFor(app, s); !ok {
+		if m := cl.taskFor(ctx, ob, app, s); !m.ok {
+			unmapped = append(unmapped, s.ID+": "+m.why)
 			continue
 		}
-		if v.cleaned(s.ID) {
-			return s, true
+		if v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
+			return s, ""
 		}
 		sh := v.shards.PerServer[s.ID]
 		cs = append(cs, cand{s, 2*sh.Leaders + sh.Followers})
 	}
 	if len(cs) == 0 {
-		return arangodb.ServerHealth{}, false
+		return arangodb.ServerHealth{}, "no DB server maps to exactly one Marathon task (" + strings.Join(unmapped, "; ") + ")"
 	}
 	sort.Slice(cs, func(i, j int) bool {
 		if cs[i].weight != cs[j].weight {
@@ -486,7 +424,7 @@ func (cl *cluster) pickVictim(v *arangoView, app *marathon.App) (arangodb.Server
 		}
 		return cs[i].s.ID > cs[j].s.ID
 	})
-	return cs[0].s, true
+	return cs[0].s, ""
 }
 
 // hygiene removes stale FAILED servers that Marathon already replaced:
@@ -517,7 +455,7 @@ func (cl *cluster) hygiene(ctx context.Context, ob *observation) {
 		if !ok {
 			continue // without the app we cannot tell whether a task still runs it
 		}
-		if _, running := taskFor(app, s); running {
+		if m := cl.taskFor(ctx, ob, app, s); m.ok || m.ambiguous {
 			continue
 		}
 		if cl.ctl.cfg.DryRun {

@@ -32,7 +32,11 @@ func (h *harness) saga() controller.SagaStatus {
 // TestSagaSurvivesRestartAtEveryStep restarts the controller before every
 // reconcile while a DB server is scaled down: each new process finds where
 // the saga stands in ArangoDB and Marathon and carries it on, and no shard
-// (replication factor 1, 2 or 3) is lost.
+// (replication factor 1, 2 or 3) is lost. A process that finds a server
+// cleaned out by a scale-down it did not choose kills it only once its own
+// policy wants a scale-down (a full stabilization window after its
+// start) and it re-decides at its next reconcile; there it runs without
+// restarts.
 func TestSagaSurvivesRestartAtEveryStep(t *testing.T) {
 	h := newHarness(t, harnessOpts{spec: fourDBServers()})
 	h.setRPS(600)
@@ -40,21 +44,39 @@ func TestSagaSurvivesRestartAtEveryStep(t *testing.T) {
 	// down, so the saga is started by one that ran long enough…
 	h.runUntil(10*time.Minute, "a clean-out", func(sim.ClusterState) bool { return h.saga().Step != controller.StepIdle })
 	steps := map[string]bool{h.saga().Step: true}
-	// … and from then on every reconcile is done by a new process.
+	// … and from then on every reconcile in the saga is done by a new process.
+	restarts := 0
 	for i := 0; i < 120; i++ {
-		h.start(harnessOpts{}) // empty memory, fresh registry
+		sg := h.saga()
+		waiting := (sg.Step == controller.StepIdle && len(sg.ForeignCleaned) > 0) ||
+			(sg.Step == controller.StepKilling && sg.Task == "") // chosen, kill not yet decided
+		if !waiting {
+			h.start(harnessOpts{}) // empty memory, fresh registry
+			restarts++
+		}
 		h.run(step)
 		steps[h.saga().Step] = true
 		st := h.state()
+		if st.DBServers.Target < 3 {
+			t.Fatalf("DB servers at %d, below min 3", st.DBServers.Target)
+		}
+		// A process that never saw the job ID starts no second clean-out:
+		// the moving shards make the cluster unsafe to shrink.
+		if running := h.world.ArangoDB("prod").RunningCleanOuts(); len(running) > 1 {
+			t.Fatalf("%d clean-outs at once: %v", len(running), running)
+		}
 		if st.DBServers.Target == 3 && st.DBServers.Running == 3 && h.saga().Step == controller.StepIdle && noFailedDBServer(h) {
 			break
 		}
+	}
+	if restarts < 5 {
+		t.Errorf("only %d restarts", restarts)
 	}
 	st := h.state()
 	if st.DBServers.Target != 3 || st.DBServers.Running != 3 {
 		t.Fatalf("scale-down did not finish across restarts: %+v, saga %+v", st, h.saga())
 	}
-	for _, s := range []string{controller.StepCleaningOut, controller.StepRemoving} {
+	for _, s := range []string{controller.StepCleaningOut, controller.StepKilling} {
 		if !steps[s] {
 			t.Errorf("saga never seen at %s (seen %v)", s, steps)
 		}
@@ -190,4 +212,27 @@ func TestManualCountFromWebUI(t *testing.T) {
 	h.runUntil(20*time.Minute, "policy decides again after the hold", func(s sim.ClusterState) bool {
 		return s.Coordinators.Target == 2
 	})
+}
+
+// TestRestartDuringLongCleanOutStartsNoSecond: a restart forgets the job
+// ID of a clean-out that runs for hours. The new process, whose policy
+// soon wants a scale-down again, sees the moving shards (Plan and Current
+// differ), calls the cluster unsafe and starts no second clean-out.
+func TestRestartDuringLongCleanOutStartsNoSecond(t *testing.T) {
+	p := sim.DefaultParams()
+	p.Arango.CleanOutBytesPerSecond = 1 << 20 // gigabytes to move: hours
+	h := newHarness(t, harnessOpts{spec: fourDBServers(), params: &p})
+	h.setRPS(300)
+	h.runUntil(10*time.Minute, "a clean-out", func(sim.ClusterState) bool { return h.saga().Step == controller.StepCleaningOut })
+	h.start(harnessOpts{}) // the job ID is gone with the old process
+	h.run(15 * time.Minute)
+	if running := h.world.ArangoDB("prod").RunningCleanOuts(); len(running) != 1 {
+		t.Fatalf("clean-outs running: %v, want the first one only", running)
+	}
+	if sg := h.saga(); !strings.Contains(sg.Unsafe, "out of sync") {
+		t.Fatalf("saga %+v: the running clean-out is not seen as unsafe", sg)
+	}
+	if got := h.state().DBServers.Target; got != 4 {
+		t.Fatalf("DB servers at %d during the clean-out", got)
+	}
 }

@@ -45,6 +45,8 @@ type Setup struct {
 	// Marathon, when set, replaces the client built from MarathonURL.
 	Marathon        Marathon
 	Version, Commit string
+	// Resolver, when set, replaces DNS for matching servers to tasks.
+	Resolver Resolver
 
 	mesosOnce sync.Once
 	mesos     *metrics.Mesos
@@ -191,6 +193,7 @@ func (w *Setup) Build() (*Controller, error) {
 		Commit:       w.Commit,
 		ReloadStatus: w.ReloadStatus,
 		ReloadError:  w.ReloadError,
+		Resolver:     w.Resolver,
 	})
 }
 

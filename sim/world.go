@@ -65,6 +65,12 @@ type Params struct {
 	// DCOS configures Marathon + Mesos; Arango every ArangoDB cluster.
 	DCOS   dcos.Params
 	Arango arango.Params
+	// AdvertiseHost, when set, is the host part of the endpoint an
+	// ArangoDB server advertises (its --cluster.my-address) for a task on
+	// host with first port port: a DNS name where Marathon shows an IP,
+	// say. Unset, it is the task's host, as the apps' --cluster.my-address
+	// tcp://$HOST:$PORT0 gives (deploy/marathon/arangodb-cluster.json).
+	AdvertiseHost func(host string, port int) string
 	// Wrap, when set, wraps every listener's handler (fault injection,
 	// request recording). service is "marathon", "mesos", "agent:<i>" or
 	// ArangoService(cluster). It is also DCOS.Wrap unless that is set.
@@ -316,7 +322,11 @@ func (w *World) taskHealthy(appID string, t dcos.Task) {
 	}
 	endpoint := "tcp://" + t.Host
 	if len(t.Ports) > 0 {
-		endpoint = fmt.Sprintf("tcp://%s:%d", t.Host, t.Ports[0])
+		host := t.Host
+		if w.p.AdvertiseHost != nil {
+			host = w.p.AdvertiseHost(t.Host, t.Ports[0])
+		}
+		endpoint = fmt.Sprintf("tcp://%s:%d", host, t.Ports[0])
 	}
 	id := a.c.ac.ServerUp(a.role, t.ID, endpoint)
 	w.tasks[t.ID] = &taskRef{cluster: a.c, role: a.role, serverID: id}

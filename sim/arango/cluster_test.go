@@ -600,44 +600,74 @@ func TestRebalancePutMovesIntoNewServer(t *testing.T) {
 	checkPlan(t, e.c)
 }
 
-func TestAgencyRead(t *testing.T) {
+// TestCleanOutSeenFromACoordinator: what a coordinator tells about a
+// running clean-out: no agency API, the job by its ID, the moves as Plan
+// followers not yet in Current, the server in cleanedServers at the end.
+func TestCleanOutSeenFromACoordinator(t *testing.T) {
 	e := newEnv(t, Params{CleanOutBytesPerSecond: 1 << 20}, 1, 3, nil)
 	if err := e.c.AddCollection(CollectionSpec{Name: "c", NumberOfShards: 3, ReplicationFactor: 2, SizeBytes: 30 << 20}); err != nil {
 		t.Fatal(err)
 	}
+	ctx := context.Background()
+	var out any
+	resp, err := connection.CallPost(ctx, e.cl.Connection(), "/_api/agency/read", &out, [][]string{{"/arango/Target"}})
+	if err == nil && resp.Code() != http.StatusNotFound {
+		t.Fatalf("agency read on a coordinator: %v %v", resp.Code(), out)
+	}
 	id := e.c.CleanOutServer(e.dbs[2])
 	e.advance(time.Second)
-	keys := [][]string{{"/arango/Target/ToDo", "/arango/Target/Pending", "/arango/Target/Finished", "/arango/Target/Failed",
-		"/arango/Target/CleanedServers", "/arango/Target/ToBeCleanedServers"}}
-	var out []struct {
-		Arango struct {
-			Target struct {
-				ToDo, Pending, Finished, Failed map[string]map[string]any
-				CleanedServers                  []string
-				ToBeCleanedServers              []string
+	job := func() string {
+		var j struct {
+			Status string `json:"status"`
+		}
+		if _, err := connection.CallGet(ctx, e.cl.Connection(), "/_admin/cluster/queryAgencyJob", &j, connection.WithQuery("id", id)); err != nil {
+			t.Fatal(err)
+		}
+		return j.Status
+	}
+	if st := job(); st != JobPending {
+		t.Fatalf("job %s", st)
+	}
+	var dist struct {
+		Results map[string]struct {
+			Plan, Current map[string]struct {
+				Leader    string   `json:"leader"`
+				Followers []string `json:"followers"`
 			}
-		} `json:"arango"`
+		} `json:"results"`
 	}
-	resp, err := connection.CallPost(context.Background(), e.cl.Connection(), "/_api/agency/read", &out, keys)
-	if err != nil || resp.Code() != 200 || len(out) != 1 {
-		t.Fatalf("%v %v %+v", resp, err, out)
-	}
-	tg := out[0].Arango.Target
-	j := tg.Pending[id]
-	if j == nil || j["type"] != "cleanOutServer" || j["server"] != e.dbs[2] || j["jobId"] != id || j["timeCreated"] == nil {
-		t.Errorf("pending: %+v", tg.Pending)
-	}
-	if len(tg.ToBeCleanedServers) != 1 || tg.ToBeCleanedServers[0] != e.dbs[2] || len(tg.CleanedServers) != 0 || tg.ToDo == nil {
-		t.Errorf("target: %+v", tg)
-	}
-	e.advance(time.Hour)
-	out = nil
-	if _, err := connection.CallPost(context.Background(), e.cl.Connection(), "/_api/agency/read", &out, keys); err != nil {
+	if _, err := connection.CallGet(ctx, e.cl.Connection(), "/_admin/cluster/shardDistribution", &dist); err != nil {
 		t.Fatal(err)
 	}
-	tg = out[0].Arango.Target
-	if tg.Finished[id] == nil || len(tg.CleanedServers) != 1 || len(tg.ToBeCleanedServers) != 0 {
-		t.Errorf("after: %+v", tg)
+	differ := 0
+	for sh, p := range dist.Results["c"].Plan {
+		if len(p.Followers) != len(dist.Results["c"].Current[sh].Followers) {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Fatalf("a running clean-out shows no shard whose Plan and Current differ: %+v", dist)
+	}
+	e.advance(time.Hour)
+	if st := job(); st != JobFinished {
+		t.Fatalf("job %s after an hour", st)
+	}
+	if _, err := connection.CallGet(ctx, e.cl.Connection(), "/_admin/cluster/shardDistribution", &dist); err != nil {
+		t.Fatal(err)
+	}
+	for sh, p := range dist.Results["c"].Plan {
+		if len(p.Followers) != len(dist.Results["c"].Current[sh].Followers) {
+			t.Errorf("shard %s: Plan %+v, Current %+v after the clean-out", sh, p, dist.Results["c"].Current[sh])
+		}
+	}
+	var nos struct {
+		Cleaned []string `json:"cleanedServers"`
+	}
+	if _, err := connection.CallGet(ctx, e.cl.Connection(), "/_admin/cluster/numberOfServers", &nos); err != nil {
+		t.Fatal(err)
+	}
+	if len(nos.Cleaned) != 1 || nos.Cleaned[0] != e.dbs[2] {
+		t.Errorf("cleanedServers %v", nos.Cleaned)
 	}
 }
 

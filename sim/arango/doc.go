@@ -14,9 +14,11 @@
 // /_api/cluster/endpoints, /_admin/cluster/{health, numberOfServers,
 // cleanOutServer, queryAgencyJob, removeServer, shardDistribution,
 // rebalance, rebalance/execute}, /_api/collection, /_api/collection/<name>
-// (also /properties and /shards), POST /_api/agency/read (Target job and
-// cleaned-server keys only) and /_admin/metrics[/v2][?serverId=]. Bodies, codes and error
-// bodies follow arangod 3.11/3.12; deviations are noted on each handler.
+// (also /properties and /shards) and /_admin/metrics[/v2][?serverId=].
+// Like a real coordinator it has no /_api/agency (404). Bodies, codes and
+// error bodies follow arangod 3.11/3.12; deviations are noted on each
+// handler. A running move shows in shardDistribution as a Plan follower
+// not yet in Current, as the supervision's moveShard plans it.
 //
 // # Safety model
 //
@@ -47,7 +49,7 @@
 //     rebalance. A rebalance leader change swaps leader and an in-sync
 //     follower instantly.
 //   - At most about 500 Finished/Failed jobs are kept; older ones are gone
-//     from queryAgencyJob and agency reads, as after supervision pruning.
+//     from queryAgencyJob, as after supervision pruning.
 //   - A server whose task is gone is BAD at once and FAILED after FailAfter.
 //     removeServer succeeds only for a FAILED server that holds no replica.
 //

@@ -126,8 +126,6 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.handleMetrics(w, r)
 	case path == "/_api/cluster/endpoints":
 		c.handleEndpoints(w, r)
-	case path == "/_api/agency/read":
-		c.handleAgencyRead(w, r)
 	case path == "/_api/database":
 		c.handleDatabases(w, r)
 	case path == "/_api/collection" || strings.HasPrefix(path, "/_api/collection/"):
@@ -137,6 +135,13 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/_admin/cluster/"):
 		c.handleAdminCluster(w, r, db, strings.TrimPrefix(path, "/_admin/cluster/"))
 	default:
+		// Also /_api/agency/*: arangod registers it only where the agency
+		// feature runs, on agents (arangodb/arangodb arangod/GeneralServer/
+		// GeneralServerFeature.cpp, defineHandlers: "if (agency.isEnabled())
+		// addPrefixHandler(AGENCY_PATH, …)"); on a coordinator the path
+		// falls through to the "/" action handler, whose answer is this 404
+		// (a real one: {"code":404,"error":true,"errorMessage":"unknown
+		// path '/_api/version/'","errorNum":404}).
 		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "unknown path '"+path+"'")
 	}
 }
@@ -542,7 +547,7 @@ func (c *Cluster) handleShardDistribution(w http.ResponseWriter, r *http.Request
 		plan, cur := map[string]any{}, map[string]any{}
 		for _, sh := range col.shards {
 			var pf []string
-			for _, id := range sh.servers[1:] {
+			for _, id := range c.planServersLocked(sh)[1:] {
 				pf = append(pf, alias(id))
 			}
 			plan[sh.id] = map[string]any{"leader": alias(sh.servers[0]), "followers": nonNil(pf), "progress": nil}
@@ -642,60 +647,6 @@ func (c *Cluster) collBasic(col *collection) map[string]any {
 		"id": col.id, "name": col.spec.Name, "status": 3, "type": 2,
 		"isSystem": strings.HasPrefix(col.spec.Name, "_"), "globallyUniqueId": "c" + col.id + "/",
 	}
-}
-
-// handleAgencyRead follows the Agency HTTP API "POST /_api/agency/read":
-// a list of transactions, each a list of keys; the result is one object
-// per transaction holding the requested keys. Only /arango/Target/{ToDo,
-// Pending,Finished,Failed,CleanedServers,ToBeCleanedServers} are modelled.
-func (c *Cluster) handleAgencyRead(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w)
-		return
-	}
-	var trxs [][]string
-	if !readJSON(w, r, &trxs) {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]any, 0, len(trxs))
-	for _, keys := range trxs {
-		target := map[string]any{}
-		for _, k := range keys {
-			k = strings.TrimSuffix(k, "/")
-			switch k {
-			case "/arango/Target/ToDo", "/arango/Target/Pending", "/arango/Target/Finished", "/arango/Target/Failed":
-				st := k[len("/arango/Target/"):]
-				if st == "ToDo" {
-					st = JobToDo
-				}
-				jobs := map[string]any{}
-				for _, j := range c.jobs {
-					if j.status == st {
-						jobs[j.id] = c.jobJSONLocked(j)
-					}
-				}
-				target[k[len("/arango/Target/"):]] = jobs
-			case "/arango/Target/CleanedServers":
-				target["CleanedServers"] = append([]string{}, c.cleaned...)
-			case "/arango/Target/ToBeCleanedServers":
-				var tbc []string
-				for _, j := range c.active {
-					if j.typ == "cleanOutServer" && indexOf(tbc, j.server) < 0 {
-						tbc = append(tbc, j.server)
-					}
-				}
-				target["ToBeCleanedServers"] = nonNil(tbc)
-			}
-		}
-		if len(target) == 0 {
-			out = append(out, map[string]any{})
-		} else {
-			out = append(out, map[string]any{"arango": map[string]any{"Target": target}})
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // rebalanceReport is the "result" of GET /_admin/cluster/rebalance; arrays

@@ -295,6 +295,29 @@ func (c *Cluster) finishMoveLocked(m *move) {
 	sh.inSync[m.to] = !sh.lost
 }
 
+// planServersLocked is a shard's Plan as the agency holds it while moves
+// run: the supervision's moveShard (arangodb/arangodb arangod/Agency/
+// MoveShard.cpp, start) first adds the target server to the Plan and drops
+// the old one only once the target is in Current. So a running move shows
+// in shardDistribution as a Plan follower missing from Current.
+func (c *Cluster) planServersLocked(sh *shard) []string {
+	servers := sh.servers
+	for _, j := range c.active {
+		if j.status != JobPending {
+			continue
+		}
+		for _, m := range j.moves {
+			if m.sh == sh && !m.done && indexOf(servers, m.to) < 0 && indexOf(servers, m.from) >= 0 {
+				if len(servers) == len(sh.servers) {
+					servers = append([]string(nil), servers...)
+				}
+				servers = append(servers, m.to)
+			}
+		}
+	}
+	return servers
+}
+
 func indexOf(list []string, s string) int {
 	for i, v := range list {
 		if v == s {

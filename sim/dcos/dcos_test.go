@@ -242,10 +242,32 @@ func TestKillTasksWithScaleKillsExactlyThose(t *testing.T) {
 	if st, _ := e.c.AppStatus(dbserver.ID); st.Instances != 1 || st.Running != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	// Unknown task ids are a 404.
-	err = e.m.KillTasks([]string{"nope.instance-x._app.1"}, &marathon.KillTaskOpts{Scale: true})
-	if code := apiErrCode(t, err); code != marathon.ErrCodeNotFound {
-		t.Fatalf("code %d: %v", code, err)
+	// Unknown task ids are ignored with a 200 and change nothing, as in
+	// Marathon's TasksResource.killTasks; a task named twice, or an id of
+	// a task already killed, lowers the count once.
+	e.advance(time.Second)
+	if err := e.m.KillTasks([]string{"nope.instance-x._app.1"}, &marathon.KillTaskOpts{Scale: true}); err != nil {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if st, _ := e.c.AppStatus(dbserver.ID); st.Instances != 1 || st.Running != 1 {
+		t.Fatalf("an unknown id changed the app: %+v", st)
+	}
+	if err := e.c.AddApp(AppSpec{ID: "/other", Instances: 2, CPUs: 0.1, MemMB: 64}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Minute)
+	others := e.c.Tasks("/other")
+	if len(others) != 2 {
+		t.Fatalf("other tasks %+v", others)
+	}
+	if err := e.m.KillTasks([]string{others[0].ID, others[0].ID, victim, "nope.instance-y._app.1"}, &marathon.KillTaskOpts{Scale: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.c.AppStatus("/other"); st.Instances != 1 {
+		t.Fatalf("other app %+v, want 1 instance", st)
+	}
+	if st, _ := e.c.AppStatus(dbserver.ID); st.Instances != 1 {
+		t.Fatalf("the id of a task already killed lowered the count again: %+v", st)
 	}
 	// Without scale Marathon replaces the killed task.
 	e.advance(time.Second)

@@ -699,8 +699,14 @@ func (c *Cluster) serveKillOne(w http.ResponseWriter, r *http.Request, appID, ta
 }
 
 // serveBulkKill: POST /v2/tasks/delete[?scale=true][&force=true] with
-// {"ids":[…]} (tasks.raml). Unknown ids are a 404 naming the first one,
-// so a caller never believes a task it mistyped was killed.
+// {"ids":[…]} (tasks.raml). As Marathon's TasksResource.killTasks
+// (mesosphere/marathon src/main/scala/mesosphere/marathon/api/v2/
+// TasksResource.scala) it looks every id up and silently drops the ones it
+// does not know, then kills the rest (TaskKiller.kill, or with scale
+// TaskKiller.killAndScale) and answers 200 either way. killAndScale lowers
+// an app's instances only by the tasks "active and not already killing";
+// here a task is removed the moment it is killed, so every known task is
+// active and not yet killing.
 func (c *Cluster) serveBulkKill(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		IDs []string `json:"ids"`
@@ -713,12 +719,7 @@ func (c *Cluster) serveBulkKill(w http.ResponseWriter, r *http.Request) {
 	defer c.mu.Unlock()
 	var victims []*task
 	for _, id := range body.IDs {
-		t := c.findTask(id)
-		if t == nil {
-			writeMessage(w, http.StatusNotFound, fmt.Sprintf("Task '%s' does not exist", id))
-			return
-		}
-		if !slices.Contains(victims, t) {
+		if t := c.findTask(id); t != nil && !slices.Contains(victims, t) {
 			victims = append(victims, t)
 		}
 	}
@@ -755,6 +756,11 @@ func (c *Cluster) kill(w http.ResponseWriter, r *http.Request, victims []*task) 
 		}
 	}
 	now := c.clk.Now()
+	if len(apps) == 0 {
+		// Nothing known to kill: an empty deployment plan, done at once.
+		writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: c.uuid(), Version: marathonTime(now)})
+		return
+	}
 	before := map[*app]int{}
 	for _, a := range apps {
 		before[a] = a.spec.Instances
