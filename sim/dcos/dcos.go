@@ -232,6 +232,7 @@ type taskFailure struct {
 	message string
 	state   string
 	host    string
+	slaveID string
 	version time.Time
 }
 
@@ -739,7 +740,7 @@ func (c *Cluster) FailTask(taskID string) error {
 	a := t.app
 	c.removeTask(t)
 	c.counters.failed++
-	a.lastFailure = &taskFailure{taskID: t.id, at: now, message: "Command exited with status 137", state: "TASK_FAILED", host: "127.0.0.1", version: t.version}
+	a.lastFailure = &taskFailure{taskID: t.id, at: now, message: "Command exited with status 137", state: "TASK_FAILED", host: "127.0.0.1", slaveID: t.agent.id, version: t.version}
 	a.pending = append(a.pending, pendingLaunch{instanceID: t.instanceID, incarnation: t.incarnation + 1,
 		notBefore: now.Add(c.p.RestartDelay), queuedAt: now})
 	return nil

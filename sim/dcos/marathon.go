@@ -183,7 +183,9 @@ func (c *Cluster) marathonHostPort() string {
 	return "127.0.0.1:8080"
 }
 
-// serveInfo follows examples/info.json.
+// serveInfo follows examples/info.json; info.raml MarathonConfig requires
+// features and the task_lost_expunge_* keys, ZooKeeperConfig the zk_*
+// timeouts and zk_max_versions (values: examples/info.json).
 func (c *Cluster) serveInfo(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name":        "marathon",
@@ -193,16 +195,25 @@ func (c *Cluster) serveInfo(w http.ResponseWriter) {
 		"leader":      c.marathonHostPort(),
 		"frameworkId": c.frameworkID,
 		"marathon_config": map[string]any{
-			"master":              "zk://127.0.0.1:2181/mesos",
-			"mesos_leader_ui_url": c.MesosURL() + "/",
-			"framework_name":      "marathon",
-			"hostname":            "127.0.0.1",
-			"mesos_role":          "*",
-			"mesos_user":          "root",
-			"ha":                  false,
+			"master":                          "zk://127.0.0.1:2181/mesos",
+			"mesos_leader_ui_url":             c.MesosURL() + "/",
+			"framework_name":                  "marathon",
+			"hostname":                        "127.0.0.1",
+			"mesos_role":                      "*",
+			"mesos_user":                      "root",
+			"ha":                              false,
+			"features":                        []string{},
+			"task_lost_expunge_initial_delay": 300000,
+			"task_lost_expunge_interval":      30000,
 		},
-		"zookeeper_config": map[string]any{"zk": "zk://127.0.0.1:2181/marathon"},
-		"http_config":      map[string]any{"http_port": 8080, "https_port": 8443},
+		"zookeeper_config": map[string]any{
+			"zk":                    "zk://127.0.0.1:2181/marathon",
+			"zk_connection_timeout": 10000,
+			"zk_max_versions":       50,
+			"zk_session_timeout":    10000,
+			"zk_timeout":            10000,
+		},
+		"http_config": map[string]any{"http_port": 8080, "https_port": 8443},
 	})
 }
 
@@ -246,7 +257,8 @@ type lastTaskFailure struct {
 	TaskID    string `json:"taskId"`
 	Timestamp string `json:"timestamp"`
 	Version   string `json:"version"`
-	SlaveID   any    `json:"slaveId"`
+	// task.raml TaskFailure: slaveId?: string (the failed status's agent).
+	SlaveID string `json:"slaveId,omitempty"`
 }
 
 type appJSON struct {
@@ -295,14 +307,16 @@ type healthResult struct {
 }
 
 type taskJSON struct {
-	ID                 string         `json:"id"`
-	AppID              string         `json:"appId"`
-	Host               string         `json:"host"`
-	IPAddresses        []ipAddress    `json:"ipAddresses"`
-	Ports              []int          `json:"ports"`
-	ServicePorts       []int          `json:"servicePorts"`
+	ID           string      `json:"id"`
+	AppID        string      `json:"appId"`
+	Host         string      `json:"host"`
+	IPAddresses  []ipAddress `json:"ipAddresses"`
+	Ports        []int       `json:"ports"`
+	ServicePorts []int       `json:"servicePorts"`
+	// slaveId only: Marathon's task writer (TaskConversion,
+	// EnrichedTaskConversion) never writes agentId, and v2/types/task.raml's
+	// Task has no such key.
 	SlaveID            string         `json:"slaveId"`
-	AgentID            string         `json:"agentId"`
 	StagedAt           string         `json:"stagedAt"`
 	StartedAt          string         `json:"startedAt,omitempty"`
 	Version            string         `json:"version"`
@@ -322,7 +336,6 @@ func (t *task) json() taskJSON {
 		Ports:        slices.Clone(t.ports),
 		ServicePorts: make([]int, 0, a.spec.Ports),
 		SlaveID:      t.agent.id,
-		AgentID:      t.agent.id,
 		StagedAt:     marathonTime(t.stagedAt),
 		StartedAt:    marathonTime(t.startedAt),
 		Version:      marathonTime(t.version),
@@ -387,7 +400,7 @@ func (a *app) json(e embed) appJSON {
 	if e.lastFailure && a.lastFailure != nil {
 		f := a.lastFailure
 		aj.LastTaskFailure = &lastTaskFailure{AppID: a.spec.ID, Host: f.host, Message: f.message, State: f.state,
-			TaskID: f.taskID, Timestamp: marathonTime(f.at), Version: marathonTime(f.version)}
+			TaskID: f.taskID, Timestamp: marathonTime(f.at), Version: marathonTime(f.version), SlaveID: f.slaveID}
 	}
 	return aj
 }
@@ -560,34 +573,39 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 // serveDeployments: GET /v2/deployments (deployments.raml, examples/deployments.json).
 func (c *Cluster) serveDeployments(w http.ResponseWriter) {
 	type action struct {
-		Action                string `json:"action"`
-		App                   string `json:"app"`
-		ReadinessCheckResults []any  `json:"readinessCheckResults,omitempty"`
+		Action string `json:"action"`
+		App    string `json:"app"`
+	}
+	// deploymentEventsInfo.raml: a current action requires
+	// readinessCheckResults, a step's action has none.
+	type currentAction struct {
+		action
+		ReadinessCheckResults []any `json:"readinessCheckResults"`
 	}
 	type step struct {
 		Actions []action `json:"actions"`
 	}
 	type dep struct {
-		ID             string   `json:"id"`
-		Version        string   `json:"version"`
-		AffectedApps   []string `json:"affectedApps"`
-		AffectedPods   []string `json:"affectedPods"`
-		Steps          []step   `json:"steps"`
-		CurrentActions []action `json:"currentActions"`
-		CurrentStep    int      `json:"currentStep"`
-		TotalSteps     int      `json:"totalSteps"`
+		ID             string          `json:"id"`
+		Version        string          `json:"version"`
+		AffectedApps   []string        `json:"affectedApps"`
+		AffectedPods   []string        `json:"affectedPods"`
+		Steps          []step          `json:"steps"`
+		CurrentActions []currentAction `json:"currentActions"`
+		CurrentStep    int             `json:"currentStep"`
+		TotalSteps     int             `json:"totalSteps"`
 	}
 	c.mu.Lock()
 	out := make([]dep, 0, len(c.deployments))
 	for _, d := range c.deployments {
 		dj := dep{ID: d.id, Version: marathonTime(d.version), AffectedApps: []string{}, AffectedPods: []string{},
-			CurrentActions: []action{}, CurrentStep: 1, TotalSteps: 1}
+			CurrentActions: []currentAction{}, CurrentStep: 1, TotalSteps: 1}
 		var st step
 		for _, a := range d.apps {
 			dj.AffectedApps = append(dj.AffectedApps, a.spec.ID)
 			st.Actions = append(st.Actions, action{Action: "ScaleApplication", App: a.spec.ID})
 			// The app has no readiness checks: the list is always empty.
-			dj.CurrentActions = append(dj.CurrentActions, action{Action: "ScaleApplication", App: a.spec.ID})
+			dj.CurrentActions = append(dj.CurrentActions, currentAction{action{Action: "ScaleApplication", App: a.spec.ID}, []any{}})
 		}
 		dj.Steps = []step{st}
 		out = append(out, dj)

@@ -1,0 +1,183 @@
+package dcos
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Marathon conformance: every body the emulated Marathon answers on the
+// endpoints the controller or a user calls, checked against Marathon's own
+// RAML (testdata/raml/v2/*.raml names the response type of each endpoint
+// and status; the line comments below cite it).
+
+// marathonDeviations are the places where real Marathon writes what its
+// RAML does not declare; each names the upstream evidence.
+var marathonDeviations = map[string]string{
+	// MarathonExceptionMapper.scala writes each validation failure as
+	// {"path": …, "errors": […]}; error.raml's ErrorDetail has no path.
+	"error.raml#ErrorDetail.path": "MarathonExceptionMapper",
+	// AppLockedException → 409 {"message", "deployments":[{id}]}
+	// (MarathonExceptionMapper; traits.raml's 409 example).
+	"error.raml#Error.deployments": "MarathonExceptionMapper, traits.raml 409 example",
+	// Marathon 1.5 writes lastFailure/lastFailureCause as null before the
+	// first failure (marathon-lb tests/zdd_app_blue_marathon1.5.json).
+	"healthCheck.raml#Health.lastFailure":      "marathon-lb zdd_app_blue_marathon1.5.json",
+	"healthCheck.raml#Health.lastFailureCause": "marathon-lb zdd_app_blue_marathon1.5.json",
+}
+
+func marathonSchema(t *testing.T) *ramlSchema {
+	s := loadRAML(t, "testdata/raml/v2/types")
+	s.marathonTime = true
+	s.deviations = marathonDeviations
+	return s
+}
+
+// call does one real HTTP round trip.
+func call(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+type conformCase struct {
+	method, path, body string
+	status             int
+	lib, typ           string // "" = no body expected
+	wrap               string // the body is {wrap: typ}
+}
+
+func (s *ramlSchema) conform(t *testing.T, base string, c conformCase) {
+	t.Helper()
+	code, b := call(t, c.method, base+c.path, c.body)
+	what := c.method + " " + c.path
+	if code != c.status {
+		t.Errorf("%s: status %d, want %d: %s", what, code, c.status, b)
+		return
+	}
+	if c.typ == "" {
+		if len(b) != 0 {
+			t.Errorf("%s: body %q, want none", what, b)
+		}
+		return
+	}
+	v := decodeNumbers(t, b)
+	if c.wrap != "" {
+		m, ok := v.(map[string]any)
+		if !ok || len(m) != 1 || m[c.wrap] == nil {
+			t.Errorf("%s: want {%q: …}, got %s", what, c.wrap, b)
+			return
+		}
+		v = m[c.wrap]
+	}
+	for _, e := range s.check(c.lib, c.typ, v) {
+		t.Errorf("%s (%s %s): %s", what, c.lib, c.typ, e)
+	}
+}
+
+func TestMarathonConformsToRAML(t *testing.T) {
+	s := marathonSchema(t)
+	// Two small agents: the app outgrows them, so the queue and a running
+	// deployment have something to show.
+	e := newEnv(t, Params{Agents: 2, AgentCPUs: 8, AgentMemMB: 65536},
+		AppSpec{ID: "/arangodb-prod/dbserver", Instances: 2, CPUs: 4, MemMB: 4096, Ports: 1})
+	id := "/arangodb-prod/dbserver"
+	e.advance(time.Minute)
+	if err := e.c.FailTask(e.c.Tasks(id)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Minute)
+	if _, err := e.c.Scale(id, 5); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Second)
+	base := e.c.MarathonURL()
+
+	cases := []conformCase{
+		{method: "GET", path: "/v2/info", status: 200, lib: "info.raml", typ: "MarathonInfo"}, // info.raml 200
+		{method: "GET", path: "/v2/leader", status: 200, lib: "info.raml", typ: "LeaderInfo"}, // leader.raml 200
+		{method: "GET", path: "/v2/apps", status: 200, lib: "app.raml", typ: "AppList"},       // apps.raml get 200 (app_list example)
+		{method: "GET", path: "/v2/apps/nope", status: 404, lib: "error.raml", typ: "Error"},  // apps.raml /{app_id} get 404
+		{method: "GET", path: "/v2/tasks", status: 200, lib: "task.raml", typ: "TaskList"},    // tasks.raml get 200
+		{method: "GET", path: "/v2/tasks?status=running", status: 200, lib: "task.raml", typ: "TaskList"},
+		{method: "GET", path: "/v2/apps" + id + "/tasks", status: 200, lib: "task.raml", typ: "TaskList"}, // apps.raml /tasks get 200
+		{method: "GET", path: "/v2/apps/nope/tasks", status: 404, lib: "error.raml", typ: "Error"},
+		{method: "GET", path: "/v2/deployments", status: 200, lib: "deploymentEventsInfo.raml", typ: "DeploymentStepInfo[]"}, // deployments.raml get 200
+		{method: "GET", path: "/v2/queue", status: 200, lib: "queue.raml", typ: "Queue"},                                     // queue.raml get 200
+		// A locked app: 409 (apps.raml /{app_id} put 409 is error.Error).
+		{method: "PUT", path: "/v2/apps" + id, body: `{"instances":6}`, status: 409, lib: "error.raml", typ: "Error"},
+		{method: "PUT", path: "/v2/apps" + id, body: `{"instances":-1}`, status: 422, lib: "error.raml", typ: "Error"},
+		{method: "PUT", path: "/v2/apps" + id, body: `{"instances":`, status: 400, lib: "error.raml", typ: "Error"},
+		{method: "POST", path: "/v2/apps" + id, status: 405, lib: "error.raml", typ: "Error"},
+		{method: "GET", path: "/v2/nothing", status: 404, lib: "error.raml", typ: "Error"},
+		{method: "DELETE", path: "/v2/deployments/nope", status: 404, lib: "error.raml", typ: "Error"}, // deployments.raml delete 404
+	}
+	for _, v := range []string{"", "tasks", "counts", "count", "deployments", "lastTaskFailure", "failures", "taskStats", "readiness"} {
+		q := ""
+		if v != "" {
+			q = "?embed=app." + v
+		}
+		// apps.raml /{app_id} get 200: the body is {"app": AppInfo}
+		// (the RAML names no type; AppsResource.show wraps AppInfo).
+		cases = append(cases, conformCase{method: "GET", path: "/v2/apps" + id + q, status: 200, lib: "app.raml", typ: "AppInfo", wrap: "app"})
+		if v != "" {
+			q = "?embed=apps." + v
+		}
+		cases = append(cases, conformCase{method: "GET", path: "/v2/apps" + q, status: 200, lib: "app.raml", typ: "AppList"})
+	}
+	for _, c := range cases {
+		s.conform(t, base, c)
+	}
+
+	// Changes, each on the state the one before left.
+	s.conform(t, base, conformCase{method: "PUT", path: "/v2/apps" + id + "?force=true", body: `{"instances":3}`,
+		status: 200, lib: "deploymentResult.raml", typ: "DeploymentResult"}) // apps.raml put 200
+	s.conform(t, base, conformCase{method: "PUT", path: "/v2/apps/new-app", body: `{"instances":0}`,
+		status: 201, lib: "deploymentResult.raml", typ: "DeploymentResult"}) // apps.raml put 201
+	e.advance(time.Minute)
+	tasks := e.c.Tasks(id)
+	s.conform(t, base, conformCase{method: "DELETE", path: "/v2/apps" + id + "/tasks/" + tasks[0].ID,
+		status: 200, lib: "task.raml", typ: "TaskSingle"}) // apps.raml /tasks/{task_id} delete 200
+	e.advance(time.Minute)
+	tasks = e.c.Tasks(id)
+	s.conform(t, base, conformCase{method: "DELETE", path: "/v2/apps" + id + "/tasks/" + tasks[0].ID + "?scale=true",
+		status: 200, lib: "deploymentResult.raml", typ: "DeploymentResult"})
+	e.advance(time.Minute)
+	tasks = e.c.Tasks(id)
+	s.conform(t, base, conformCase{method: "POST", path: "/v2/tasks/delete", body: `{"ids":["` + tasks[0].ID + `"]}`,
+		status: 200, lib: "task.raml", typ: "TaskList"}) // tasks.raml delete post 200
+	e.advance(time.Minute)
+	tasks = e.c.Tasks(id)
+	s.conform(t, base, conformCase{method: "POST", path: "/v2/tasks/delete?scale=true", body: `{"ids":["` + tasks[0].ID + `"]}`,
+		status: 200, lib: "deploymentResult.raml", typ: "DeploymentResult"})
+	s.conform(t, base, conformCase{method: "DELETE", path: "/v2/apps" + id + "/tasks", status: 200, lib: "task.raml", typ: "TaskList"})
+	dep, err := e.c.Scale(id, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.conform(t, base, conformCase{method: "DELETE", path: "/v2/deployments/" + dep,
+		status: 200, lib: "deploymentResult.raml", typ: "DeploymentResult"}) // deployments.raml delete 200
+	if dep, err = e.c.Scale(id, 10); err != nil {
+		t.Fatal(err)
+	}
+	s.conform(t, base, conformCase{method: "DELETE", path: "/v2/deployments/" + dep + "?force=true", status: 202}) // 202: no body
+
+	// general/ping.raml: 200 "pong".
+	if code, b := call(t, "GET", base+"/ping", ""); code != 200 || strings.TrimSpace(string(b)) != "pong" {
+		t.Errorf("GET /ping: %d %q", code, b)
+	}
+}
