@@ -437,9 +437,10 @@ func TestMesosEndpoints(t *testing.T) {
 			st = &stats[i].Statistics
 		}
 	}
-	// 0.5 × 4 cpus × 10 s = 20 cpu seconds, 80 % user.
-	if st == nil || !near(st.CPUsUserTimeSecs, 16) || !near(st.CPUsSystemTimeSecs, 4) || st.CPUsLimit != 4 ||
-		st.MemRSSBytes != 8<<30 || st.MemLimitBytes != 16384<<20 || st.Timestamp != float64(t0.Add(10*time.Second).Unix()) {
+	// 0.5 × 4 cpus × 10 s = 20 cpu seconds, 80 % user; the limits carry
+	// the command executor's 0.1 cpus and 32 MB.
+	if st == nil || !near(st.CPUsUserTimeSecs, 16) || !near(st.CPUsSystemTimeSecs, 4) || !near(st.CPUsLimit, 4.1) ||
+		st.MemRSSBytes != 8<<30 || st.MemLimitBytes != (16384+32)<<20 || st.Timestamp != float64(t0.Add(10*time.Second).Unix()) {
 		t.Fatalf("stats %+v", stats)
 	}
 	// The admin-router path on the master answers the same.
@@ -598,4 +599,36 @@ func FuzzMarathonHandler(f *testing.F) {
 		}
 		c.Step(t0.Add(time.Minute))
 	})
+}
+
+// A config change resets versionInfo.lastScalingAt too, as
+// VersionInfo.forNewConfig does; a pure scale moves only lastScalingAt.
+func TestConfigChangeMovesLastScalingAt(t *testing.T) {
+	e := newEnv(t, Params{}, dbserver)
+	e.advance(time.Minute)
+	versionInfo := func() (string, string) {
+		var v struct {
+			App struct {
+				VersionInfo struct{ LastScalingAt, LastConfigChangeAt string }
+			}
+		}
+		if err := json.Unmarshal(get(t, e.c.MarathonURL()+"/v2/apps"+dbserver.ID, ""), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.App.VersionInfo.LastScalingAt, v.App.VersionInfo.LastConfigChangeAt
+	}
+	if code, b := call(t, "PUT", e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", `{"cpus":6}`); code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	now := marathonTime(e.clk.Now())
+	if s, c := versionInfo(); s != now || c != now {
+		t.Fatalf("after a config change: lastScalingAt %s lastConfigChangeAt %s, want both %s", s, c, now)
+	}
+	e.advance(time.Minute)
+	if code, b := call(t, "PUT", e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", `{"instances":4}`); code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	if s, c := versionInfo(); s != marathonTime(e.clk.Now()) || c != now {
+		t.Fatalf("after a scale: lastScalingAt %s lastConfigChangeAt %s", s, c)
+	}
 }

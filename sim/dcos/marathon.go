@@ -557,7 +557,9 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 		a.spec.Cmd, changed = *u.Cmd, true
 	}
 	if changed {
-		a.lastConfigAt = now
+		// VersionInfo.forNewConfig (mesosphere/marathon state/VersionInfo.scala):
+		// a config change moves lastScalingAt along with lastConfigChangeAt.
+		a.lastConfigAt, a.lastScalingAt = now, now
 	}
 	before := map[*app]int{a: a.spec.Instances}
 	if u.Instances != nil {
