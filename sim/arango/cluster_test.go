@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,9 +64,19 @@ func (e *env) advance(d time.Duration) {
 	}
 }
 
+// jobStatus is a queryAgencyJob answer in the 3.7+ flat shape: Job holds
+// every top-level key (the job's own keys among them).
 type jobStatus struct {
-	Status string         `json:"status"`
-	Job    map[string]any `json:"job"`
+	Status string
+	Job    map[string]any
+}
+
+func (j *jobStatus) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &j.Job); err != nil {
+		return err
+	}
+	j.Status, _ = j.Job["status"].(string)
+	return nil
 }
 
 func (e *env) job(t *testing.T, id string) jobStatus {
@@ -342,8 +353,19 @@ func TestCleanOutKeepsReplication(t *testing.T) {
 				t.Fatalf("removeServer of BAD server: %v", err)
 			}
 			e.advance(20 * time.Second)
-			if err := e.cl.RemoveServer(ctx, arangodb.ServerID(victim)); err != nil {
-				t.Fatalf("removeServer: %v", err)
+			// Success is a 200 with an empty body (RestAdminClusterHandler
+			// tryDeleteServer), which go-driver accepts.
+			resp, err := http.Post(e.srv.URL+"/_admin/cluster/removeServer", "application/json", strings.NewReader(`"`+victim+`"`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || len(b) != 0 {
+				t.Fatalf("removeServer: %d %q, want 200 and no body", resp.StatusCode, b)
+			}
+			if err := e.cl.RemoveServer(ctx, arangodb.ServerID(victim)); err == nil {
+				t.Fatal("second removeServer of a removed server succeeded")
 			}
 			if len(e.c.Servers()) != 4 {
 				t.Errorf("servers after remove: %d", len(e.c.Servers()))
@@ -669,11 +691,18 @@ func TestResponsesMatchFixtures(t *testing.T) {
 	got = nil
 	_ = json.NewDecoder(resp.Body).Decode(&got)
 	resp.Body.Close()
+	// The sample is the 3.4 shape; 3.7+ (RestAdminClusterHandler.cpp
+	// handleQueryJobStatus) puts the job's keys at the top level, "job" is
+	// the id and there is no "code" or "id".
 	readFixture(t, "kube-arangodb_doc_queryAgencyJob_finished.json", &want)
-	sameKeys(t, "queryAgencyJob", want, got)
-	sameKeys(t, "queryAgencyJob.job", want["job"].(map[string]any), got["job"].(map[string]any))
-	if got["status"] != "Finished" {
-		t.Errorf("status: %v", got["status"])
+	sameKeys(t, "queryAgencyJob", want["job"].(map[string]any), got)
+	if got["status"] != "Finished" || got["job"] != got["jobId"] || got["error"] != false {
+		t.Errorf("queryAgencyJob: %v", got)
+	}
+	for _, k := range []string{"code", "id"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("queryAgencyJob: key %q a 3.7+ server does not send: %v", k, got)
+		}
 	}
 	resp, _ = http.Get(e.srv.URL + "/_admin/cluster/queryAgencyJob?id=1")
 	if resp.StatusCode != 404 {

@@ -442,10 +442,13 @@ func (c *Cluster) jobJSONLocked(j *job) map[string]any {
 	return m
 }
 
-// handleQueryJob follows "GET /_admin/cluster/queryAgencyJob" (HTTP API:
-// Cluster). The job is nested under "job" as in the 3.4 sample
-// (fixtures kube-arangodb_doc_queryAgencyJob_*.json); its keys are also
-// repeated at the top level as newer servers print them.
+// handleQueryJob follows "GET /_admin/cluster/queryAgencyJob" as arangod
+// 3.7+ answers it (arangodb/arangodb arangod/RestHandler/
+// RestAdminClusterHandler.cpp handleQueryJobStatus): the job's own keys at
+// the top level, then "error": false, "job": the id string and "status":
+// the Target queue it sits in. No "code", no nested job object (that was
+// the 3.4 shape of fixtures kube-arangodb_doc_queryAgencyJob_*.json).
+// Unknown ids: 404 with errorNum 404 (TRI_ERROR_HTTP_NOT_FOUND).
 func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w)
@@ -460,12 +463,8 @@ func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
 	j := c.jobLocked(id)
 	var body map[string]any
 	if j != nil {
-		jm := c.jobJSONLocked(j)
-		body = map[string]any{}
-		for k, v := range jm {
-			body[k] = v
-		}
-		body["error"], body["code"], body["id"], body["status"], body["job"] = false, 200, j.id, j.status, jm
+		body = c.jobJSONLocked(j)
+		body["error"], body["job"], body["status"] = false, j.id, j.status
 	}
 	c.mu.Unlock()
 	if body == nil {
@@ -477,8 +476,12 @@ func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
 
 // handleRemoveServer follows "POST /_admin/cluster/removeServer" (HTTP API:
 // Cluster, 3.11): body is the server ID (or short name) as a JSON string, or
-// {"server": …}. A real coordinator retries for 60 s before answering 412;
-// the emulator answers at once.
+// {"server": …}. Success is a 200 with an empty body (RestAdminClusterHandler
+// tryDeleteServer: resetResponse(OK), no payload). A real coordinator
+// retries once a second, 60 times, before it answers 412 "server may not be
+// deleted" (retryTryDeleteServer); the emulator answers at once, since a
+// handler that waits on the virtual clock would block until a test advances
+// it and the controller treats the 412 the same either way.
 func (c *Cluster) handleRemoveServer(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w)
@@ -506,7 +509,7 @@ func (c *Cluster) handleRemoveServer(w http.ResponseWriter, r *http.Request) {
 	err := c.RemoveServer(id)
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200})
+		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, ErrUnknownServer):
 		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "not found")
 	default:
