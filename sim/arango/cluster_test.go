@@ -1,6 +1,7 @@
 package arango
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -520,6 +521,70 @@ func TestServerDownLosesUnreplicatedShards(t *testing.T) {
 	}
 }
 
+// rebalanceMove is a move as docs-hugo 3.11 develop/http-api/cluster.md
+// defines it; go-driver v2.4.1 cannot decode it (collection is a number
+// there, a *string in the driver), so these tests speak raw HTTP.
+type rebalanceMoveJSON struct {
+	From       string      `json:"from"`
+	To         string      `json:"to"`
+	Shard      string      `json:"shard"`
+	Collection json.Number `json:"collection"`
+	IsLeader   bool        `json:"isLeader"`
+}
+
+const rebalanceAll = `{"version":1,"moveLeaders":true,"moveFollowers":true}`
+
+// rebalance calls POST (compute) or PUT (compute and execute)
+// /_admin/cluster/rebalance, which answer 200 only, and returns the moves.
+func (e *env) rebalance(t *testing.T, method, body string) []rebalanceMoveJSON {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+"/_admin/cluster/rebalance", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var shape struct {
+		Result struct{ Moves []map[string]any }
+	}
+	_ = json.Unmarshal(raw, &shape)
+	for _, m := range shape.Result.Moves {
+		if _, ok := m["collection"].(float64); !ok {
+			t.Fatalf("move collection %v is not a number", m["collection"])
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var out struct {
+		Error  bool `json:"error"`
+		Code   int  `json:"code"`
+		Result struct {
+			ImbalanceBefore map[string]any      `json:"imbalanceBefore"`
+			ImbalanceAfter  map[string]any      `json:"imbalanceAfter"`
+			Moves           []rebalanceMoveJSON `json:"moves"`
+		} `json:"result"`
+	}
+	if err := dec.Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.Code != http.StatusOK {
+		t.Fatalf("%s rebalance: %d %+v %v", method, resp.StatusCode, out, err)
+	}
+	return out.Result.Moves
+}
+
+// executeMoves posts moves to /_admin/cluster/rebalance/execute (202).
+func (e *env) executeMoves(t *testing.T, moves []rebalanceMoveJSON) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"version": 1, "moves": moves})
+	resp, err := http.Post(e.srv.URL+"/_admin/cluster/rebalance/execute", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("execute: %d", resp.StatusCode)
+	}
+}
+
 func TestRebalanceEvensShardCounts(t *testing.T) {
 	e := newEnv(t, Params{CleanOutBytesPerSecond: 10 << 20}, 1, 3, nil)
 	ctx := context.Background()
@@ -543,20 +608,17 @@ func TestRebalanceEvensShardCounts(t *testing.T) {
 	if empty != 2 || rep.Shards.TotalShards == nil || *rep.Shards.TotalShards != 36 {
 		t.Fatalf("report shards: %v total %v", rep.Shards.NumberShards, rep.Shards.TotalShards)
 	}
-	v, yes, moves := 1, true, 100
-	plan, err := e.cl.ComputeClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes, MaximumNumberOfMoves: &moves})
-	if err != nil || len(plan.Moves) == 0 {
-		t.Fatalf("plan: %+v %v", plan, err)
+	plan := e.rebalance(t, http.MethodPost, `{"version":1,"moveLeaders":true,"moveFollowers":true,"maximumNumberOfMoves":100}`)
+	if len(plan) == 0 {
+		t.Fatal("no moves planned")
 	}
 	if c := e.c.ShardCounts(); c[e.dbs[3]] != 0 {
 		t.Fatal("compute moved something")
 	}
-	if err := e.cl.ExecuteClusterRebalance(ctx, &arangodb.ExecuteRebalanceRequestBody{Version: &v, Moves: plan.Moves}); err != nil {
-		t.Fatal(err)
-	}
+	e.executeMoves(t, plan)
 	rep, _ = e.cl.GetClusterRebalance(ctx)
-	if rep.TodoMoveShards == nil || *rep.TodoMoveShards != int64(len(plan.Moves)) {
-		t.Errorf("todo moves: %v, want %d", rep.TodoMoveShards, len(plan.Moves))
+	if rep.TodoMoveShards == nil || *rep.TodoMoveShards != int64(len(plan)) {
+		t.Errorf("todo moves: %v, want %d", rep.TodoMoveShards, len(plan))
 	}
 	e.advance(10 * time.Minute)
 	counts := e.c.ShardCounts()
@@ -574,23 +636,19 @@ func TestRebalanceEvensShardCounts(t *testing.T) {
 	// PUT: compute and execute at once. Replicas are even now, so only
 	// leader changes (leaderChanges defaults to true) remain; they are
 	// instant and converge.
-	plan, err = e.cl.ComputeAndExecuteClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan = e.rebalance(t, http.MethodPut, rebalanceAll)
 	before := e.c.ShardCounts()
 	e.advance(time.Second)
-	for _, m := range plan.Moves {
-		if !*m.IsLeader {
+	for _, m := range plan {
+		if !m.IsLeader {
 			t.Errorf("replica move on a balanced cluster: %+v", m)
 		}
 	}
 	if after := e.c.ShardCounts(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("leader changes moved replicas: %v -> %v", before, after)
 	}
-	plan, err = e.cl.ComputeAndExecuteClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes})
-	if err != nil || len(plan.Moves) != 0 {
-		t.Errorf("third rebalance: %d moves, %v", len(plan.Moves), err)
+	if plan = e.rebalance(t, http.MethodPut, rebalanceAll); len(plan) != 0 {
+		t.Errorf("third rebalance: %d moves", len(plan))
 	}
 	lo, hi = 1<<30, 0
 	for _, s := range e.c.Servers() {
@@ -610,10 +668,8 @@ func TestRebalancePutMovesIntoNewServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	newID := e.addDB(2)
-	v, yes := 1, true
-	plan, err := e.cl.ComputeAndExecuteClusterRebalance(context.Background(), &arangodb.RebalanceRequestBody{Version: &v, MoveFollowers: &yes, MoveLeaders: &yes})
-	if err != nil || len(plan.Moves) == 0 {
-		t.Fatalf("%+v %v", plan, err)
+	if plan := e.rebalance(t, http.MethodPut, rebalanceAll); len(plan) == 0 {
+		t.Fatal("no moves")
 	}
 	e.advance(time.Minute)
 	if n := e.c.ShardCounts()[newID]; n < 5 {
@@ -769,10 +825,7 @@ func TestRebalanceAndCleanOutTogether(t *testing.T) {
 	}
 	e.addDB(3)
 	e.addDB(4)
-	v, yes := 1, true
-	if _, err := e.cl.ComputeAndExecuteClusterRebalance(context.Background(), &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes}); err != nil {
-		t.Fatal(err)
-	}
+	e.rebalance(t, http.MethodPut, rebalanceAll)
 	id, err := e.cl.CleanOutServer(context.Background(), arangodb.ServerID(e.dbs[1]))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -853,23 +854,68 @@ func (c *Cluster) handleRebalance(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		c.mu.Unlock()
-		code := http.StatusOK
-		if r.Method == http.MethodPut && len(moves) > 0 {
-			code = http.StatusAccepted
-		}
-		writeJSON(w, code, map[string]any{"error": false, "code": code, "result": map[string]any{
-			"imbalanceBefore": before, "imbalanceAfter": after, "moves": nonNilMoves(moves),
+		// docs-hugo 3.11 cluster.md documents 200 only for POST and PUT.
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": http.StatusOK, "result": map[string]any{
+			"imbalanceBefore": before, "imbalanceAfter": after, "moves": movesJSON(moves),
 		}})
 	default:
 		methodNotAllowed(w)
 	}
 }
 
-func nonNilMoves(m []rebalanceMove) []rebalanceMove {
-	if m == nil {
-		return []rebalanceMove{}
+// moveJSON is a move shard operation as docs-hugo 3.11
+// develop/http-api/cluster.md ("Compute a set of move shard operations",
+// "Execute a set of move shard operations") defines it: from, to, shard,
+// collection (the collection ID, a number) and isLeader; no database.
+type moveJSON struct {
+	From       string      `json:"from"`
+	To         string      `json:"to"`
+	Shard      string      `json:"shard"`
+	Collection json.Number `json:"collection"`
+	IsLeader   bool        `json:"isLeader"`
+}
+
+func movesJSON(moves []rebalanceMove) []moveJSON {
+	out := make([]moveJSON, 0, len(moves))
+	for _, m := range moves {
+		out = append(out, moveJSON{From: m.From, To: m.To, Shard: m.Shard, Collection: json.Number(m.Collection), IsLeader: m.IsLeader})
 	}
-	return m
+	return out
+}
+
+// movesFromJSON resolves executed moves: the collection ID (a number, or a
+// string as go-driver sends it) names one collection across databases.
+func (c *Cluster) movesFromJSON(in []json.RawMessage) ([]rebalanceMove, error) {
+	out := make([]rebalanceMove, 0, len(in))
+	for i, raw := range in {
+		var m struct {
+			From       string `json:"from"`
+			To         string `json:"to"`
+			Shard      string `json:"shard"`
+			Collection any    `json:"collection"`
+			IsLeader   bool   `json:"isLeader"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("moves[%d]: %w", i, err)
+		}
+		var id string
+		switch v := m.Collection.(type) {
+		case string:
+			id = v
+		case float64:
+			id = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return nil, fmt.Errorf("moves[%d]: collection must be a collection ID", i)
+		}
+		mv := rebalanceMove{Collection: id, Shard: m.Shard, From: m.From, To: m.To, IsLeader: m.IsLeader}
+		for _, col := range c.colls {
+			if col.id == id {
+				mv.Database = col.spec.Database
+			}
+		}
+		out = append(out, mv)
+	}
+	return out, nil
 }
 
 // handleRebalanceExecute follows "POST /_admin/cluster/rebalance/execute"
@@ -881,8 +927,8 @@ func (c *Cluster) handleRebalanceExecute(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var in struct {
-		Version *int            `json:"version"`
-		Moves   []rebalanceMove `json:"moves"`
+		Version *int              `json:"version"`
+		Moves   []json.RawMessage `json:"moves"`
 	}
 	if !readJSON(w, r, &in) {
 		return
@@ -896,7 +942,10 @@ func (c *Cluster) handleRebalanceExecute(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	c.mu.Lock()
-	err := c.executeMovesLocked(in.Moves, c.clk.Now())
+	moves, err := c.movesFromJSON(in.Moves)
+	if err == nil {
+		err = c.executeMovesLocked(moves, c.clk.Now())
+	}
 	c.mu.Unlock()
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, errNumBadParameter, err.Error())
