@@ -892,3 +892,63 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	<-done
 }
+
+// The system collections of _system: one shard each, replicationFactor 2,
+// all on _users' servers (distributeShardsLike), listed as isSystem and
+// counted in the shard distribution like any other collection.
+func TestSystemCollections(t *testing.T) {
+	e := newEnv(t, Params{}, 1, 3, nil)
+	if err := e.c.AddSystemCollections(); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Result []struct {
+			Name     string `json:"name"`
+			IsSystem bool   `json:"isSystem"`
+		} `json:"result"`
+	}
+	resp, err := http.Get(e.srv.URL + "/_api/collection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Result) != len(SystemCollections) {
+		t.Fatalf("collections %+v", list.Result)
+	}
+	for _, c := range list.Result {
+		if !c.IsSystem {
+			t.Errorf("%s not isSystem", c.Name)
+		}
+	}
+	var props struct {
+		ReplicationFactor int `json:"replicationFactor"`
+		NumberOfShards    int `json:"numberOfShards"`
+	}
+	resp, err = http.Get(e.srv.URL + "/_api/collection/_graphs/properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&props)
+	resp.Body.Close()
+	if props.ReplicationFactor != 2 || props.NumberOfShards != 1 {
+		t.Errorf("_graphs properties %+v", props)
+	}
+	counts := e.c.ShardCounts()
+	total, holders := 0, 0
+	for _, n := range counts {
+		total += n
+		if n > 0 {
+			holders++
+			if n != len(SystemCollections) {
+				t.Errorf("a holder has %d system shards, want all %d together", n, len(SystemCollections))
+			}
+		}
+	}
+	if total != 2*len(SystemCollections) || holders != 2 {
+		t.Errorf("shard counts %v", counts)
+	}
+	if err := e.c.AddSystemCollections(); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("second AddSystemCollections: %v", err)
+	}
+}
