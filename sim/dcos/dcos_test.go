@@ -632,3 +632,42 @@ func TestConfigChangeMovesLastScalingAt(t *testing.T) {
 		t.Fatalf("after a scale: lastScalingAt %s lastConfigChangeAt %s", s, c)
 	}
 }
+
+// Embed values resolve as Marathon's AppInfoEmbedResolver does: tasks
+// brings deployments, failures means tasks + lastTaskFailure + deployments,
+// the prefix is optional and unknown values are ignored.
+func TestAppListEmbedResolution(t *testing.T) {
+	e := newEnv(t, Params{}, dbserver)
+	e.advance(time.Minute)
+	if err := e.c.FailTask(e.c.Tasks(dbserver.ID)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	keysFor := func(q string) map[string]bool {
+		var v struct{ Apps []map[string]any }
+		if err := json.Unmarshal(get(t, e.c.MarathonURL()+"/v2/apps?"+q, ""), &v); err != nil || len(v.Apps) != 1 {
+			t.Fatalf("%s: %v %v", q, v, err)
+		}
+		out := map[string]bool{}
+		for k := range v.Apps[0] {
+			out[k] = true
+		}
+		return out
+	}
+	for q, want := range map[string][]string{
+		"embed=apps.tasks":              {"tasks", "deployments"},
+		"embed=tasks":                   {"tasks", "deployments"},
+		"embed=apps.failures":           {"tasks", "deployments", "lastTaskFailure"},
+		"embed=apps.lastTaskFailure":    {"lastTaskFailure"},
+		"embed=apps.nonsense&embed=x.y": {},
+	} {
+		k := keysFor(q)
+		for _, w := range want {
+			if !k[w] {
+				t.Errorf("%s: no %s in %v", q, w, k)
+			}
+		}
+		if len(want) == 0 && (k["tasks"] || k["lastTaskFailure"]) {
+			t.Errorf("%s: unknown embed values embedded something: %v", q, k)
+		}
+	}
+}

@@ -286,9 +286,11 @@ type appJSON struct {
 	TasksRunning          *int              `json:"tasksRunning,omitempty"`
 	TasksHealthy          *int              `json:"tasksHealthy,omitempty"`
 	TasksUnhealthy        *int              `json:"tasksUnhealthy,omitempty"`
-	Deployments           []deploymentRef   `json:"deployments,omitempty"`
-	Tasks                 []taskJSON        `json:"tasks,omitempty"`
-	LastTaskFailure       *lastTaskFailure  `json:"lastTaskFailure,omitempty"`
+	// Embedded lists are written even when empty ("deployments": [] in
+	// marathon-lb's Marathon 1.5 captures); nil means not embedded.
+	Deployments     *[]deploymentRef `json:"deployments,omitempty"`
+	Tasks           *[]taskJSON      `json:"tasks,omitempty"`
+	LastTaskFailure *lastTaskFailure `json:"lastTaskFailure,omitempty"`
 }
 
 type ipAddress struct {
@@ -386,16 +388,18 @@ func (a *app) json(e embed) appJSON {
 		aj.TasksStaged, aj.TasksRunning, aj.TasksHealthy, aj.TasksUnhealthy = &staged, &running, &healthy, &unhealthy
 	}
 	if e.deployments {
-		aj.Deployments = []deploymentRef{}
+		ds := []deploymentRef{}
 		if a.deployment != nil {
-			aj.Deployments = append(aj.Deployments, deploymentRef{ID: a.deployment.id})
+			ds = append(ds, deploymentRef{ID: a.deployment.id})
 		}
+		aj.Deployments = &ds
 	}
 	if e.tasks {
-		aj.Tasks = make([]taskJSON, 0, len(a.tasks))
+		ts := make([]taskJSON, 0, len(a.tasks))
 		for _, t := range a.tasks {
-			aj.Tasks = append(aj.Tasks, t.json())
+			ts = append(ts, t.json())
 		}
+		aj.Tasks = &ts
 	}
 	if e.lastFailure && a.lastFailure != nil {
 		f := a.lastFailure
@@ -405,12 +409,20 @@ func (a *app) json(e embed) appJSON {
 	return aj
 }
 
-// parseEmbed reads ?embed=apps.tasks&embed=app.counts… (apps.raml).
+// parseEmbed reads ?embed=apps.tasks&embed=app.counts… as Marathon's
+// AppInfoEmbedResolver does (mesosphere/marathon api/v2/AppInfoEmbedResolver.scala):
+// the apps./app. prefix is optional, tasks brings deployments along,
+// the deprecated failures means tasks, lastTaskFailure and deployments, and
+// unknown values are ignored (a warning in Marathon's log, no 400).
+// taskStats is accepted but the emulator keeps no task statistics, so
+// tasksStats (optional in AppInfo) is never written.
 func parseEmbed(r *http.Request, e embed) embed {
 	for _, v := range r.URL.Query()["embed"] {
 		switch strings.TrimPrefix(strings.TrimPrefix(v, "apps."), "app.") {
 		case "tasks":
-			e.tasks = true
+			e.tasks, e.deployments = true, true
+		case "failures":
+			e.tasks, e.lastFailure, e.deployments = true, true, true
 		case "counts":
 			e.counts = true
 		case "deployments":
