@@ -93,7 +93,7 @@ func TestMarathonConformsToRAML(t *testing.T) {
 	s := marathonSchema(t)
 	// Two small agents: the app outgrows them, so the queue and a running
 	// deployment have something to show.
-	e := newEnv(t, Params{Agents: 2, AgentCPUs: 8, AgentMemMB: 65536},
+	e := newEnv(t, Params{Agents: 2, AgentCPUs: 8, AgentMemMB: 65536, Strict: true},
 		AppSpec{ID: "/arangodb-prod/dbserver", Instances: 2, CPUs: 4, MemMB: 4096, Ports: 1})
 	id := "/arangodb-prod/dbserver"
 	e.advance(time.Minute)

@@ -75,6 +75,13 @@ type Params struct {
 	// request recording); service is ServiceMarathon, ServiceMesos or
 	// AgentService(i).
 	Wrap func(service string, h http.Handler) http.Handler
+	// Strict makes the emulated Marathon reject, as real Marathon does,
+	// requests the emulator would otherwise let pass: a PUT /v2/apps/{id}
+	// whose body is not application/json is 415 (AppsResource is
+	// @Consumes(MediaType.APPLICATION_JSON); Jersey's 415 goes through
+	// MarathonExceptionMapper). Tests turn it on to catch clients that
+	// only work against a lenient stand-in.
+	Strict bool
 }
 
 // DefaultParams returns the documented defaults.

@@ -671,3 +671,35 @@ func TestAppListEmbedResolution(t *testing.T) {
 		}
 	}
 }
+
+// Strict: a body under /v2/apps that is not application/json is 415, as
+// from Marathon's @Consumes(APPLICATION_JSON) AppsResource; go-marathon,
+// which declares its JSON, still scales. Lenient (default) lets it pass.
+// cpus below app.raml's minimum 0.001 is 422 either way.
+func TestStrictMarathonRejectsNonJSONBodies(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		e := newEnv(t, Params{Strict: strict}, dbserver)
+		req, _ := http.NewRequest(http.MethodPut, e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", strings.NewReader(`{"instances":4}`))
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body errBody
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		want := map[bool]int{false: 200, true: 415}[strict]
+		if resp.StatusCode != want || (strict && body.Message != "HTTP 415 Unsupported Media Type") {
+			t.Errorf("strict %v: text/plain PUT answered %d %+v, want %d", strict, resp.StatusCode, body, want)
+		}
+		if _, err := e.m.ScaleApplicationInstances(dbserver.ID, 5, true); err != nil {
+			t.Errorf("strict %v: go-marathon scale: %v", strict, err)
+		}
+		if code, b := call(t, "PUT", e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", `{"cpus":0}`); code != 422 {
+			t.Errorf("strict %v: cpus 0 answered %d %s, want 422", strict, code, b)
+		}
+		if code, b := call(t, "GET", e.c.MarathonURL()+"/v2/apps"+dbserver.ID, ""); code != 200 {
+			t.Errorf("strict %v: GET answered %d %s", strict, code, b)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -80,6 +81,16 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	writeJSON(w, http.StatusBadRequest, errBody{Message: "Invalid JSON",
 		Details: []errDetail{{Path: "/", Errors: []string{err.Error()}}}})
 	return false
+}
+
+// jsonBody tells whether a request's body, if it may carry one, is
+// declared application/json (parameters such as charset aside).
+func jsonBody(r *http.Request) bool {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost && r.Method != http.MethodPatch {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }
 
 func boolQuery(r *http.Request, name string) bool {
@@ -161,6 +172,11 @@ func (c *Cluster) serveMarathon(w http.ResponseWriter, r *http.Request) {
 		}
 		if methodAllowed(w, r, http.MethodGet, http.MethodPut) {
 			if r.Method == http.MethodPut {
+				// JAX-RS matches the method first (405), then @Consumes (415).
+				if c.p.Strict && !jsonBody(r) {
+					writeMessage(w, http.StatusUnsupportedMediaType, "HTTP 415 Unsupported Media Type")
+					return
+				}
 				c.servePutApp(w, r, normalizeAppID(rest))
 			} else {
 				c.serveGetApp(w, normalizeAppID(rest))
@@ -517,8 +533,9 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 		// An emulator limit, not Marathon's: every instance costs memory.
 		invalid(w, "/instances", fmt.Sprintf("got %d, expected %d or less", *u.Instances, MaxInstances))
 		return
-	case u.CPUs != nil && *u.CPUs < 0:
-		invalid(w, "/cpus", "got a negative value, expected 0 or more")
+	case u.CPUs != nil && *u.CPUs < 0.001:
+		// app.raml App.cpus: minimum 0.001.
+		invalid(w, "/cpus", fmt.Sprintf("got %v, expected 0.001 or more", *u.CPUs))
 		return
 	case u.Mem != nil && *u.Mem < 0:
 		invalid(w, "/mem", "got a negative value, expected 0 or more")
