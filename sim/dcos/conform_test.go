@@ -1,8 +1,10 @@
 package dcos
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +181,84 @@ func TestMarathonConformsToRAML(t *testing.T) {
 	// general/ping.raml: 200 "pong".
 	if code, b := call(t, "GET", base+"/ping", ""); code != 200 || strings.TrimSpace(string(b)) != "pong" {
 		t.Errorf("GET /ping: %d %q", code, b)
+	}
+}
+
+// Mesos: the agent objects of GET /master/slaves carry the keys the
+// master's writer emits (apache/mesos src/master/http.cpp,
+// json(JSON::ObjectWriter*, const Summary<Slave>&), 1.x: SlaveInfo's id,
+// hostname, port, attributes, then pid, registered_time,
+// reregistered_time when re-registered, resources, used_resources,
+// offered_resources, reserved_resources, unreserved_resources, active,
+// version, capabilities), and the real captures of a master's /state
+// (testdata: DataDog, mesos-dns) hold nothing outside that set.
+func TestMesosAgentListMatchesMasterWriter(t *testing.T) {
+	writer := map[string]bool{}
+	for _, k := range []string{"id", "hostname", "port", "attributes", "pid", "registered_time", "reregistered_time",
+		"resources", "used_resources", "offered_resources", "reserved_resources", "unreserved_resources",
+		"active", "version", "capabilities"} {
+		writer[k] = true
+	}
+	for _, f := range []string{"datadog_mesos_master_state.json", "mesos-dns_master_state_fake.json"} {
+		b, err := os.ReadFile("testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct{ Slaves []map[string]any }
+		if err := json.Unmarshal(b, &st); err != nil || len(st.Slaves) == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, a := range st.Slaves {
+			for k := range a {
+				if !writer[k] {
+					t.Errorf("%s: real agent key %q not in the writer's list: the list is wrong", f, k)
+				}
+			}
+		}
+	}
+	e := newEnv(t, Params{Agents: 2}, dbserver)
+	code, b := call(t, "GET", e.c.MesosURL()+"/master/slaves", "")
+	var out struct {
+		Slaves          []map[string]any `json:"slaves"`
+		RecoveredSlaves []any            `json:"recovered_slaves"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || code != 200 || len(out.Slaves) != 2 || out.RecoveredSlaves == nil {
+		t.Fatalf("%d %s %v", code, b, err)
+	}
+	for _, a := range out.Slaves {
+		for k := range a {
+			if !writer[k] {
+				t.Errorf("/master/slaves: key %q the Mesos master does not write", k)
+			}
+		}
+		for _, k := range []string{"id", "hostname", "port", "pid", "resources", "active"} {
+			if _, ok := a[k]; !ok {
+				t.Errorf("/master/slaves: no %q", k)
+			}
+		}
+	}
+}
+
+// The agent's /metrics/snapshot: every slave/* key the emulator writes is
+// one a real agent wrote (the slave/* keys of DataDog's agent capture).
+func TestMesosAgentMetricsKeysAreReal(t *testing.T) {
+	b, err := os.ReadFile("testdata/datadog_mesos_slave_stats.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real map[string]any
+	if err := json.Unmarshal(b, &real); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, Params{Agents: 1}, dbserver)
+	code, body := call(t, "GET", e.c.AgentURL(0)+"/metrics/snapshot", "")
+	var ours map[string]float64
+	if err := json.Unmarshal(body, &ours); err != nil || code != 200 || len(ours) == 0 {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	for k := range ours {
+		if _, ok := real[k]; !ok {
+			t.Errorf("agent /metrics/snapshot: %q is not in the real capture", k)
+		}
 	}
 }
