@@ -449,7 +449,9 @@ func (c *Cluster) AddCollection(spec CollectionSpec) error {
 // distributeShardsLike it, so all sit on _users' servers. Each has one
 // shard and replicationFactor --cluster.system-replication-factor, default
 // 2 (docs-hugo site/data/3.11/arangod.json). Their sizes are the
-// emulator's assumption: small, like a fresh cluster's.
+// emulator's assumption: small, like a fresh cluster's. Deviation: later
+// clean-outs and rebalances move each of them on its own, where arangod
+// moves a distributeShardsLike group together.
 var SystemCollections = []string{
 	"_users", "_graphs", "_statistics", "_statistics15", "_statisticsRaw",
 	"_analyzers", "_aqlfunctions", "_queues", "_jobs", "_apps", "_appbundles", "_frontend",

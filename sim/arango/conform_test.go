@@ -32,9 +32,13 @@ type openapiBlock struct {
 
 func openapiOps(t *testing.T) map[string]map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("testdata/docs-hugo_3.11_cluster_openapi.md")
-	if err != nil {
-		t.Fatal(err)
+	var b []byte
+	for _, f := range []string{"testdata/docs-hugo_3.11_cluster_openapi.md", "testdata/docs-hugo_3.11_collections_openapi.md"} {
+		part, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, part...)
 	}
 	ops := map[string]map[string]any{} // "GET /path" → {"description": …, "200": schema}
 	for _, blk := range regexp.MustCompile("(?s)```openapi\n(.*?)```").FindAllSubmatch(b, -1) {
@@ -182,5 +186,48 @@ func TestRebalanceAnswersMatchOpenAPI(t *testing.T) {
 				t.Errorf("%s rebalance: collection %v is not a number", method, m.(map[string]any)["collection"])
 			}
 		}
+	}
+}
+
+// The collection answers the controller reads (list, properties, shards)
+// carry every key the OpenAPI schema requires and no key it lacks, except
+// the ones the block's own comment names as sent but purposely
+// undocumented.
+func TestCollectionAnswersMatchOpenAPI(t *testing.T) {
+	ops := openapiOps(t)
+	undocumented := []string{"internalValidatorType", "isSmartChild", "minReplicationFactor", "shadowCollections", "usesRevisionsAsDocumentIds"}
+	e := newEnv(t, Params{}, 1, 3, nil)
+	if err := e.c.AddSystemCollections(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.AddCollection(CollectionSpec{Name: "c", NumberOfShards: 3, ReplicationFactor: 2}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, schema, body map[string]any) {
+		t.Helper()
+		props := propNames(schema)
+		for k := range body {
+			if !slices.Contains(props, k) && !slices.Contains(undocumented, k) {
+				t.Errorf("%s: key %q not in the OpenAPI schema", what, k)
+			}
+		}
+		req, _ := schema["required"].([]any)
+		for _, r := range req {
+			if _, ok := body[r.(string)]; !ok {
+				t.Errorf("%s: required key %q missing", what, r)
+			}
+		}
+	}
+	list := ops["GET /_db/{database-name}/_api/collection"]["200"].(map[string]any)
+	lb := getJSON(t, "GET", e.srv.URL+"/_api/collection", "")
+	check("GET /_api/collection", list, lb)
+	for _, c := range lb["result"].([]any) {
+		check("GET /_api/collection result[]", schemaAt(list, "result", "[]"), c.(map[string]any))
+	}
+	for _, name := range []string{"c", "_users", "_graphs"} {
+		check("GET properties of "+name, ops["GET /_db/{database-name}/_api/collection/{collection-name}/properties"]["200"].(map[string]any),
+			getJSON(t, "GET", e.srv.URL+"/_api/collection/"+name+"/properties", ""))
+		check("GET shards of "+name, ops["GET /_db/{database-name}/_api/collection/{collection-name}/shards"]["200"].(map[string]any),
+			getJSON(t, "GET", e.srv.URL+"/_api/collection/"+name+"/shards", ""))
 	}
 }

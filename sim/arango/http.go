@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -616,6 +617,17 @@ func (c *Cluster) handleCollection(w http.ResponseWriter, r *http.Request, db, r
 		body["waitForSync"] = false
 		body["cacheEnabled"] = false
 		body["keyOptions"] = map[string]any{"allowUserKeys": true, "type": "traditional"}
+		// Required by docs-hugo 3.11 collections.md (getCollectionProperties,
+		// getCollectionShards); a collection without a schema or computed
+		// values has them null.
+		body["statusString"] = "loaded"
+		body["schema"] = nil
+		body["computedValues"] = nil
+		body["syncByRevision"] = true
+		if col.spec.Database == "_system" && col.spec.Name != "_users" && slices.Contains(SystemCollections, col.spec.Name) {
+			// UpgradeTasks.cpp: the system collections follow _users.
+			body["distributeShardsLike"] = "_users"
+		}
 		if sub == "shards" {
 			if d := r.URL.Query().Get("details"); d == "true" || d == "1" {
 				m := map[string][]string{}
