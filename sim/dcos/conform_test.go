@@ -2,6 +2,7 @@ package dcos
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -88,6 +89,36 @@ func (s *ramlSchema) conform(t *testing.T, base string, c conformCase) {
 	}
 	for _, e := range s.check(c.lib, c.typ, v) {
 		t.Errorf("%s (%s %s): %s", what, c.lib, c.typ, e)
+	}
+	// Some timestamps are plain strings in the RAML (Task.stagedAt,
+	// startedAt, version); Marathon writes them all as Timestamp.toString.
+	if c.typ == "MarathonInfo" {
+		return // its version is Marathon's release, not a timestamp
+	}
+	walkTimes(v, "$", func(path, ts string) {
+		if !marathonTimeRE.MatchString(ts) {
+			t.Errorf("%s: %s = %q is not Marathon's timestamp format", what, path, ts)
+		}
+	})
+}
+
+// walkTimes calls f for every string value under a key that holds a
+// Marathon timestamp.
+func walkTimes(v any, path string, f func(path, ts string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, vv := range x {
+			if str, ok := vv.(string); ok && (strings.HasSuffix(k, "At") || k == "version" || k == "timestamp" || k == "since" ||
+				k == "firstSuccess" || k == "lastSuccess" || k == "lastFailure") {
+				f(path+"."+k, str)
+				continue
+			}
+			walkTimes(vv, path+"."+k, f)
+		}
+	case []any:
+		for i, vv := range x {
+			walkTimes(vv, fmt.Sprintf("%s[%d]", path, i), f)
+		}
 	}
 }
 
