@@ -152,7 +152,9 @@ func TestRemoveServer(t *testing.T) {
 		"GET /_admin/cluster/health": reply(200, health),
 		"POST /_admin/cluster/removeServer": sequence(
 			reply(412, `{"error":true,"code":412,"errorNum":412,"errorMessage":"server may not be deleted"}`),
-			reply(200, `{"error":false,"code":200}`),
+			// arangod answers success with an empty body
+			// (RestAdminClusterHandler.cpp tryDeleteServer).
+			reply(200, ``),
 		),
 	})
 	c := f.client(t)
@@ -265,9 +267,11 @@ func TestRebalance(t *testing.T) {
 		"GET /_admin/cluster/rebalance": reply(200, fixture(t, "docs-hugo_3.12_get_rebalance_truncated.jsonc")),
 		"PUT /_admin/cluster/rebalance": func(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewDecoder(r.Body).Decode(&put)
-			writeJSONBody(w, 202, `{"error":false,"code":202,"result":{"imbalanceBefore":{},"imbalanceAfter":{},"moves":[
-				{"from":"PRMR-a","to":"PRMR-b","shard":"s1","collection":"1","database":"_system","isLeader":true},
-				{"from":"PRMR-a","to":"PRMR-c","shard":"s2","collection":"1","database":"_system","isLeader":false}]}}`)
+			// The documented shape (docs-hugo 3.11 cluster.md: collection
+			// a number, no database) and the string go-driver expects.
+			writeJSONBody(w, 200, `{"error":false,"code":200,"result":{"imbalanceBefore":{},"imbalanceAfter":{},"moves":[
+				{"from":"PRMR-a","to":"PRMR-b","shard":"s1","collection":10017,"isLeader":true},
+				{"from":"PRMR-a","to":"PRMR-c","shard":"s2","collection":"10017","isLeader":false}]}}`)
 		},
 	})
 	c := f.client(t)

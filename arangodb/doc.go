@@ -47,4 +47,37 @@
 // and MaxWriteConcern, because a satellite survives on any single server
 // and so never raises the scale-down floor above 1; their shards are still
 // counted per server and checked for sync like any other shard.
+//
+// # Fields read from ArangoDB, and where they are defined
+//
+// Definitions are the OpenAPI blocks of docs-hugo
+// site/content/arangodb/3.11/develop/http-api/*.md (cluster.md,
+// collections.md, databases.md, monitoring/metrics.md) unless noted; the
+// last column names the real sample (testdata/SOURCES.md) a test decodes.
+//
+//	endpoint                                   fields                                           sample
+//	GET /_admin/cluster/health (go-driver)     Health.<id>.Role, ShortName, Status, Endpoint,    kube-arangodb_doc_cluster_health_3.4.2_truncated.jsonc
+//	                                           CanBeDeleted
+//	GET /_admin/cluster/numberOfServers        numberOfCoordinators, numberOfDBServers (null =   none published
+//	                                           not set), cleanedServers
+//	POST /_admin/cluster/cleanOutServer        id                                                kube-arangodb_doc_cleanOutServer_202.json
+//	GET /_admin/cluster/queryAgencyJob         status, type, server, jobId, timeCreated, reason: kube-arangodb_doc_queryAgencyJob_{pending,finished}.json
+//	                                           top level since 3.7 (RestAdminClusterHandler.cpp (3.4 shape)
+//	                                           handleQueryJobStatus), under "job" in 3.4
+//	POST /_admin/cluster/removeServer          the status only; success has an empty body        none published
+//	                                           (tryDeleteServer)
+//	GET /_api/database (go-driver)             result[] (names)
+//	GET /_db/{db}/_api/collection (go-driver)  result[].name
+//	GET …/_api/collection/{name}/properties    replicationFactor (number or "satellite"),
+//	                                           writeConcern
+//	GET /_db/{db}/_admin/cluster/shardDistribution
+//	                                           results.<collection>.Plan|Current.<shard>.leader,
+//	                                           followers
+//	GET /_admin/cluster/rebalance (go-driver)  result.pendingMoveShards, todoMoveShards,          docs-hugo_3.12_get_rebalance_truncated.jsonc
+//	                                           shards.numberShards
+//	PUT /_admin/cluster/rebalance              result.moves[].from, to, shard, isLeader,
+//	                                           collection (a number as documented, or a string)
+//	GET /_admin/metrics/v2?serverId=           the Prometheus text, handed to package metrics    datadog_metrics_v2_single.prom
+//
+// Error bodies: code, errorNum, errorMessage (docs-hugo general-request-handling.md).
 package arangodb

@@ -2,7 +2,10 @@ package arangodb
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
+	"net/http"
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
 )
@@ -11,24 +14,61 @@ import (
 // leaders and followers and change leadership, and start executing it at
 // once (PUT /_admin/cluster/rebalance). It returns how many shard moves
 // were started; 0 means the cluster is balanced already.
+//
+// The answer is decoded here, not by go-driver: docs-hugo (3.11/3.12
+// develop/http-api/cluster.md, "Compute and execute a set of move shard
+// operations") types moves[].collection as a number, and go-driver v2.4.1
+// decodes it into *string, which fails on the documented shape.
 func (c *Client) StartRebalance(ctx context.Context) (moves int, err error) {
-	version, yes := 1, true
-	opts := &driver.RebalanceRequestBody{
-		Version:       &version,
-		MoveLeaders:   &yes,
-		MoveFollowers: &yes,
-		LeaderChanges: &yes,
+	const op = "PUT /_admin/cluster/rebalance"
+	body := map[string]any{"version": 1, "moveLeaders": true, "moveFollowers": true, "leaderChanges": true}
+	var r struct {
+		Result *struct {
+			Moves []rebalanceMove `json:"moves"`
+		} `json:"result"`
 	}
-	var plan driver.RebalancePlan
-	err = c.do(ctx, "PUT /_admin/cluster/rebalance", func(ctx context.Context) error {
-		var err error
-		plan, err = c.drv.ComputeAndExecuteClusterRebalance(ctx, opts)
-		return err
-	})
-	if err != nil {
+	if err := c.call(ctx, http.MethodPut, "_admin/cluster/rebalance", body, &r); err != nil {
 		return 0, err
 	}
-	return len(plan.Moves), nil
+	if r.Result == nil {
+		return 0, badResponse(op, `no "result"`)
+	}
+	for i, m := range r.Result.Moves {
+		if m.Shard == "" || m.From == "" || m.To == "" {
+			return 0, badResponse(op, "moves[%d]: shard, from and to are required", i)
+		}
+	}
+	return len(r.Result.Moves), nil
+}
+
+// rebalanceMove is one suggested move shard operation.
+type rebalanceMove struct {
+	From       string       `json:"from"`
+	To         string       `json:"to"`
+	Shard      string       `json:"shard"`
+	Collection collectionID `json:"collection"`
+	IsLeader   bool         `json:"isLeader"`
+}
+
+// collectionID is a collection id sent as a JSON number (as documented) or
+// a string (as go-driver expects it).
+type collectionID string
+
+func (id *collectionID) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = collectionID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("collection: want a number or a string, got %s", b)
+	}
+	*id = collectionID(n.String())
+	return nil
 }
 
 // RebalanceStatus reads GET /_admin/cluster/rebalance. pendingMoves counts

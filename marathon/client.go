@@ -1,30 +1,3 @@
-// Package marathon owns arangoscale's access to Marathon: app state (with
-// tasks and versionInfo.lastScalingAt), scaling an app, killing exact tasks
-// with scale=true, deployments, the launch queue, and DC/OS authentication
-// (a fixed ACS token or a service-account login, refreshed on 401).
-//
-// It wraps github.com/gambol99/go-marathon v0.7.1 and hides its traps:
-//
-//   - go-marathon has no context support. Every call here runs on its own
-//     short-lived go-marathon client whose http.Client carries a transport
-//     bound to the call's context, so cancellation and deadlines reach the
-//     socket.
-//   - One 5xx or transport error makes go-marathon mark its (only) host
-//     down and fail every later call with ErrMarathonDown until a
-//     background /ping, retried every 5 s, succeeds. Because each call has
-//     its own client, that state never outlives the call; the real cause
-//     (status and body, or the transport error) is recorded by the call's
-//     transport and returned as ErrUnavailable, and the /ping recheck is
-//     answered locally once the call is over so its goroutine ends.
-//   - KillTask derives the app id by splitting the task id on '.', which
-//     breaks on Marathon ≥ 1.8 ids; KillTasks uses the bulk
-//     POST /v2/tasks/delete instead.
-//   - A 409 is only typed as locked by go-marathon when the body lists
-//     deployments; here the status decides (ErrLocked).
-//   - Its Application type decodes env as map[string]string, so any app
-//     with a secret env var ({"secret": …}) fails to decode, and its Queue
-//     type has no since/processedOffersSummary: App and Queue use this
-//     package's own GET and decoding.
 package marathon
 
 import (

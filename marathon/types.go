@@ -82,10 +82,11 @@ type wireApp struct {
 }
 
 type wireTask struct {
-	ID                 string `json:"id"`
-	AppID              string `json:"appId"`
+	ID    string `json:"id"`
+	AppID string `json:"appId"`
+	// The Mesos agent id: Marathon writes it as slaveId only
+	// (TaskConversion, v2/types/task.raml).
 	SlaveID            string `json:"slaveId"`
-	AgentID            string `json:"agentId"`
 	Host               string `json:"host"`
 	Ports              []int  `json:"ports"`
 	State              string `json:"state"`
@@ -153,10 +154,7 @@ func decodeTask(w wireTask, hasChecks bool) (Task, error) {
 	if err != nil {
 		return Task{}, fmt.Errorf("task %s: startedAt: %w", w.ID, err)
 	}
-	t := Task{ID: w.ID, AppID: w.AppID, AgentID: w.AgentID, Host: w.Host, Ports: w.Ports, State: w.State, StartedAt: started}
-	if t.AgentID == "" {
-		t.AgentID = w.SlaveID
-	}
+	t := Task{ID: w.ID, AppID: w.AppID, AgentID: w.SlaveID, Host: w.Host, Ports: w.Ports, State: w.State, StartedAt: started}
 	if t.State == "" {
 		t.State = "TASK_STAGING"
 		if !started.IsZero() {

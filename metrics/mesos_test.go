@@ -346,3 +346,36 @@ func TestMesosSharedAcrossClusters(t *testing.T) {
 		t.Fatalf("S1 asked %d times after MaxAge, want 2", n)
 	}
 }
+
+// There is no published sample of /master/slaves, but a master's /state
+// lists its agents under the same "slaves" key with the same agent object
+// (Mesos docs/endpoints/master/state.md): parseAgents must read real ones,
+// and statsURL must reach an agent that gives only its pid (mesos-dns's
+// 0.19 capture has no port key).
+func TestParseAgentsOnRealMasterState(t *testing.T) {
+	for _, c := range []struct {
+		file, id, url string
+		n             int
+	}{
+		{"datadog_mesos_master_state.json", "20150410-134224-16777343-5050-1778-S0", "http://localhost:5051/monitor/statistics", 1},
+		{"mesos-dns_master_state_fake.json", "20140916-194712-631065744-5050-4798-2", "http://1.2.3.10:5051/monitor/statistics", 4},
+	} {
+		agents, err := parseAgents(readTestdata(t, c.file))
+		if err != nil || len(agents) != c.n {
+			t.Fatalf("%s: %d agents, %v", c.file, len(agents), err)
+		}
+		var a *agent
+		for i := range agents {
+			if agents[i].ID == c.id {
+				a = &agents[i]
+			}
+		}
+		if a == nil {
+			t.Fatalf("%s: no agent %s in %+v", c.file, c.id, agents)
+		}
+		m := &Mesos{opts: MesosOptions{AgentScheme: "http"}}
+		if u, err := m.statsURL(*a); err != nil || u != c.url {
+			t.Errorf("%s: statsURL %q %v, want %q", c.file, u, err, c.url)
+		}
+	}
+}

@@ -138,9 +138,11 @@ func TestSimDCOS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Mesos' limits include the command executor's 0.1 cpus and 32 MB,
+		// so 0.8 of 2 cpus reads as 0.8/2.1.
 		for _, tk := range tasks {
 			got := u[tk.ID]
-			if !got.CPUOK || !near(got.CPU, 0.4) || !got.MemoryOK || !near(got.Memory, 0.5) {
+			if !got.CPUOK || !near(got.CPU, 0.8/2.1) || !got.MemoryOK || !near(got.Memory, 512.0/(1024+32)) {
 				t.Errorf("admin router %v, %s: %+v", adminRouter, tk.ID, got)
 			}
 		}
@@ -190,7 +192,8 @@ func TestSimCollector(t *testing.T) {
 	ob := col.Observe(context.Background(), req)
 	cpu := ob.Roles[RoleCoordinators][SignalCPU]
 	// Both tasks have Mesos statistics (the second one idle at 0).
-	if cpu.Missing != 0 || len(cpu.Values) != 2 || !near(cpu.Values[0], 0.6) || cpu.Values[1] != 0 {
+	// 0.6 of 1 cpu over the limit with the executor's 0.1 cpus.
+	if cpu.Missing != 0 || len(cpu.Values) != 2 || !near(cpu.Values[0], 0.6/1.1) || cpu.Values[1] != 0 {
 		t.Errorf("cpu %+v", cpu)
 	}
 	rps := ob.Roles[RoleCoordinators][SignalRequests]

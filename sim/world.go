@@ -304,6 +304,11 @@ func (w *World) addCluster(s ClusterSpec) error {
 			return fmt.Errorf("%w: cluster %q: %d of %d instances of %s", ErrNoCapacity, s.Name, st.Queued, a.n, a.id)
 		}
 	}
+	// A real _system holds the system collections (2 copies each) before
+	// any user collection.
+	if err := c.ac.AddSystemCollections(); err != nil {
+		return fmt.Errorf("sim: cluster %q: %w", s.Name, err)
+	}
 	for _, col := range s.Collections {
 		if err := c.ac.AddCollection(col); err != nil {
 			return fmt.Errorf("sim: cluster %q: %w", s.Name, err)

@@ -83,8 +83,9 @@ func TestWorldStartsRunningAndHealthy(t *testing.T) {
 			t.Errorf("server %+v", s)
 		}
 	}
-	if shards != 12 {
-		t.Fatalf("shard replicas placed %d, want 12", shards)
+	// 12 of the user collections, 2 of each system collection.
+	if want := 12 + 2*len(arango.SystemCollections); shards != want {
+		t.Fatalf("shard replicas placed %d, want %d", shards, want)
 	}
 	resp, err := http.Get(w.ArangoURL("prod") + "/_admin/cluster/health")
 	if err != nil {

@@ -444,6 +444,60 @@ func (c *Cluster) AddCollection(spec CollectionSpec) error {
 	return nil
 }
 
+// SystemCollections are the collections arangod creates in _system when a
+// cluster bootstraps (arangodb/arangodb arangod/VocBase/Methods/
+// UpgradeTasks.cpp createSystemCollections): _users first, every other one
+// distributeShardsLike it, so all sit on _users' servers. Each has one
+// shard and replicationFactor --cluster.system-replication-factor, default
+// 2 (docs-hugo site/data/3.11/arangod.json). Their sizes are the
+// emulator's assumption: small, like a fresh cluster's. Deviation: later
+// clean-outs and rebalances move each of them on its own, where arangod
+// moves a distributeShardsLike group together.
+var SystemCollections = []string{
+	"_users", "_graphs", "_statistics", "_statistics15", "_statisticsRaw",
+	"_analyzers", "_aqlfunctions", "_queues", "_jobs", "_apps", "_appbundles", "_frontend",
+}
+
+const (
+	systemReplicationFactor = 2
+	systemCollectionBytes   = 1 << 20
+)
+
+// AddSystemCollections creates SystemCollections in _system on the GOOD DB
+// servers. With fewer DB servers than the replication factor the plan
+// holds what there is (bootstrap does not enforce the factor), and the
+// collections count as not fully replicated. Without DB servers it does
+// nothing: a cluster cannot bootstrap then.
+func (c *Cluster) AddSystemCollections() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	good := c.goodDBServersLocked("")
+	if len(good) == 0 {
+		return nil
+	}
+	var servers []string
+	for r := 0; r < min(systemReplicationFactor, len(good)); r++ {
+		servers = append(servers, good[(c.shSeq+r)%len(good)].id)
+	}
+	for _, name := range SystemCollections {
+		if c.collectionLocked("_system", name) != nil {
+			return fmt.Errorf("add system collection %s: %w", name, ErrDuplicate)
+		}
+		c.colSeq++
+		col := &collection{id: fmt.Sprint(c.colSeq), spec: CollectionSpec{Database: "_system", Name: name,
+			NumberOfShards: 1, ReplicationFactor: systemReplicationFactor, WriteConcern: 1, SizeBytes: systemCollectionBytes}}
+		c.shSeq++
+		sh := &shard{id: fmt.Sprintf("s%d", c.shSeq), inSync: map[string]bool{}, coll: col}
+		for _, id := range servers {
+			sh.servers = append(sh.servers, id)
+			sh.inSync[id] = true
+		}
+		col.shards = append(col.shards, sh)
+		c.colls = append(c.colls, col)
+	}
+	return nil
+}
+
 func (c *Cluster) collectionLocked(db, name string) *collection {
 	for _, col := range c.colls {
 		if col.spec.Database == db && (col.spec.Name == name || col.id == name) {

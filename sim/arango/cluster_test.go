@@ -1,10 +1,12 @@
 package arango
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,9 +65,19 @@ func (e *env) advance(d time.Duration) {
 	}
 }
 
+// jobStatus is a queryAgencyJob answer in the 3.7+ flat shape: Job holds
+// every top-level key (the job's own keys among them).
 type jobStatus struct {
-	Status string         `json:"status"`
-	Job    map[string]any `json:"job"`
+	Status string
+	Job    map[string]any
+}
+
+func (j *jobStatus) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &j.Job); err != nil {
+		return err
+	}
+	j.Status, _ = j.Job["status"].(string)
+	return nil
 }
 
 func (e *env) job(t *testing.T, id string) jobStatus {
@@ -342,8 +354,19 @@ func TestCleanOutKeepsReplication(t *testing.T) {
 				t.Fatalf("removeServer of BAD server: %v", err)
 			}
 			e.advance(20 * time.Second)
-			if err := e.cl.RemoveServer(ctx, arangodb.ServerID(victim)); err != nil {
-				t.Fatalf("removeServer: %v", err)
+			// Success is a 200 with an empty body (RestAdminClusterHandler
+			// tryDeleteServer), which go-driver accepts.
+			resp, err := http.Post(e.srv.URL+"/_admin/cluster/removeServer", "application/json", strings.NewReader(`"`+victim+`"`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || len(b) != 0 {
+				t.Fatalf("removeServer: %d %q, want 200 and no body", resp.StatusCode, b)
+			}
+			if err := e.cl.RemoveServer(ctx, arangodb.ServerID(victim)); err == nil {
+				t.Fatal("second removeServer of a removed server succeeded")
 			}
 			if len(e.c.Servers()) != 4 {
 				t.Errorf("servers after remove: %d", len(e.c.Servers()))
@@ -498,6 +521,70 @@ func TestServerDownLosesUnreplicatedShards(t *testing.T) {
 	}
 }
 
+// rebalanceMove is a move as docs-hugo 3.11 develop/http-api/cluster.md
+// defines it; go-driver v2.4.1 cannot decode it (collection is a number
+// there, a *string in the driver), so these tests speak raw HTTP.
+type rebalanceMoveJSON struct {
+	From       string      `json:"from"`
+	To         string      `json:"to"`
+	Shard      string      `json:"shard"`
+	Collection json.Number `json:"collection"`
+	IsLeader   bool        `json:"isLeader"`
+}
+
+const rebalanceAll = `{"version":1,"moveLeaders":true,"moveFollowers":true}`
+
+// rebalance calls POST (compute) or PUT (compute and execute)
+// /_admin/cluster/rebalance, which answer 200 only, and returns the moves.
+func (e *env) rebalance(t *testing.T, method, body string) []rebalanceMoveJSON {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+"/_admin/cluster/rebalance", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var shape struct {
+		Result struct{ Moves []map[string]any }
+	}
+	_ = json.Unmarshal(raw, &shape)
+	for _, m := range shape.Result.Moves {
+		if _, ok := m["collection"].(float64); !ok {
+			t.Fatalf("move collection %v is not a number", m["collection"])
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var out struct {
+		Error  bool `json:"error"`
+		Code   int  `json:"code"`
+		Result struct {
+			ImbalanceBefore map[string]any      `json:"imbalanceBefore"`
+			ImbalanceAfter  map[string]any      `json:"imbalanceAfter"`
+			Moves           []rebalanceMoveJSON `json:"moves"`
+		} `json:"result"`
+	}
+	if err := dec.Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.Code != http.StatusOK {
+		t.Fatalf("%s rebalance: %d %+v %v", method, resp.StatusCode, out, err)
+	}
+	return out.Result.Moves
+}
+
+// executeMoves posts moves to /_admin/cluster/rebalance/execute (202).
+func (e *env) executeMoves(t *testing.T, moves []rebalanceMoveJSON) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"version": 1, "moves": moves})
+	resp, err := http.Post(e.srv.URL+"/_admin/cluster/rebalance/execute", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("execute: %d", resp.StatusCode)
+	}
+}
+
 func TestRebalanceEvensShardCounts(t *testing.T) {
 	e := newEnv(t, Params{CleanOutBytesPerSecond: 10 << 20}, 1, 3, nil)
 	ctx := context.Background()
@@ -521,20 +608,17 @@ func TestRebalanceEvensShardCounts(t *testing.T) {
 	if empty != 2 || rep.Shards.TotalShards == nil || *rep.Shards.TotalShards != 36 {
 		t.Fatalf("report shards: %v total %v", rep.Shards.NumberShards, rep.Shards.TotalShards)
 	}
-	v, yes, moves := 1, true, 100
-	plan, err := e.cl.ComputeClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes, MaximumNumberOfMoves: &moves})
-	if err != nil || len(plan.Moves) == 0 {
-		t.Fatalf("plan: %+v %v", plan, err)
+	plan := e.rebalance(t, http.MethodPost, `{"version":1,"moveLeaders":true,"moveFollowers":true,"maximumNumberOfMoves":100}`)
+	if len(plan) == 0 {
+		t.Fatal("no moves planned")
 	}
 	if c := e.c.ShardCounts(); c[e.dbs[3]] != 0 {
 		t.Fatal("compute moved something")
 	}
-	if err := e.cl.ExecuteClusterRebalance(ctx, &arangodb.ExecuteRebalanceRequestBody{Version: &v, Moves: plan.Moves}); err != nil {
-		t.Fatal(err)
-	}
+	e.executeMoves(t, plan)
 	rep, _ = e.cl.GetClusterRebalance(ctx)
-	if rep.TodoMoveShards == nil || *rep.TodoMoveShards != int64(len(plan.Moves)) {
-		t.Errorf("todo moves: %v, want %d", rep.TodoMoveShards, len(plan.Moves))
+	if rep.TodoMoveShards == nil || *rep.TodoMoveShards != int64(len(plan)) {
+		t.Errorf("todo moves: %v, want %d", rep.TodoMoveShards, len(plan))
 	}
 	e.advance(10 * time.Minute)
 	counts := e.c.ShardCounts()
@@ -552,23 +636,19 @@ func TestRebalanceEvensShardCounts(t *testing.T) {
 	// PUT: compute and execute at once. Replicas are even now, so only
 	// leader changes (leaderChanges defaults to true) remain; they are
 	// instant and converge.
-	plan, err = e.cl.ComputeAndExecuteClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan = e.rebalance(t, http.MethodPut, rebalanceAll)
 	before := e.c.ShardCounts()
 	e.advance(time.Second)
-	for _, m := range plan.Moves {
-		if !*m.IsLeader {
+	for _, m := range plan {
+		if !m.IsLeader {
 			t.Errorf("replica move on a balanced cluster: %+v", m)
 		}
 	}
 	if after := e.c.ShardCounts(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("leader changes moved replicas: %v -> %v", before, after)
 	}
-	plan, err = e.cl.ComputeAndExecuteClusterRebalance(ctx, &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes})
-	if err != nil || len(plan.Moves) != 0 {
-		t.Errorf("third rebalance: %d moves, %v", len(plan.Moves), err)
+	if plan = e.rebalance(t, http.MethodPut, rebalanceAll); len(plan) != 0 {
+		t.Errorf("third rebalance: %d moves", len(plan))
 	}
 	lo, hi = 1<<30, 0
 	for _, s := range e.c.Servers() {
@@ -588,10 +668,8 @@ func TestRebalancePutMovesIntoNewServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	newID := e.addDB(2)
-	v, yes := 1, true
-	plan, err := e.cl.ComputeAndExecuteClusterRebalance(context.Background(), &arangodb.RebalanceRequestBody{Version: &v, MoveFollowers: &yes, MoveLeaders: &yes})
-	if err != nil || len(plan.Moves) == 0 {
-		t.Fatalf("%+v %v", plan, err)
+	if plan := e.rebalance(t, http.MethodPut, rebalanceAll); len(plan) == 0 {
+		t.Fatal("no moves")
 	}
 	e.advance(time.Minute)
 	if n := e.c.ShardCounts()[newID]; n < 5 {
@@ -699,11 +777,18 @@ func TestResponsesMatchFixtures(t *testing.T) {
 	got = nil
 	_ = json.NewDecoder(resp.Body).Decode(&got)
 	resp.Body.Close()
+	// The sample is the 3.4 shape; 3.7+ (RestAdminClusterHandler.cpp
+	// handleQueryJobStatus) puts the job's keys at the top level, "job" is
+	// the id and there is no "code" or "id".
 	readFixture(t, "kube-arangodb_doc_queryAgencyJob_finished.json", &want)
-	sameKeys(t, "queryAgencyJob", want, got)
-	sameKeys(t, "queryAgencyJob.job", want["job"].(map[string]any), got["job"].(map[string]any))
-	if got["status"] != "Finished" {
-		t.Errorf("status: %v", got["status"])
+	sameKeys(t, "queryAgencyJob", want["job"].(map[string]any), got)
+	if got["status"] != "Finished" || got["job"] != got["jobId"] || got["error"] != false {
+		t.Errorf("queryAgencyJob: %v", got)
+	}
+	for _, k := range []string{"code", "id"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("queryAgencyJob: key %q a 3.7+ server does not send: %v", k, got)
+		}
 	}
 	resp, _ = http.Get(e.srv.URL + "/_admin/cluster/queryAgencyJob?id=1")
 	if resp.StatusCode != 404 {
@@ -770,10 +855,7 @@ func TestRebalanceAndCleanOutTogether(t *testing.T) {
 	}
 	e.addDB(3)
 	e.addDB(4)
-	v, yes := 1, true
-	if _, err := e.cl.ComputeAndExecuteClusterRebalance(context.Background(), &arangodb.RebalanceRequestBody{Version: &v, MoveLeaders: &yes, MoveFollowers: &yes}); err != nil {
-		t.Fatal(err)
-	}
+	e.rebalance(t, http.MethodPut, rebalanceAll)
 	id, err := e.cl.CleanOutServer(context.Background(), arangodb.ServerID(e.dbs[1]))
 	if err != nil {
 		t.Fatal(err)
@@ -839,4 +921,64 @@ func TestConcurrentUse(t *testing.T) {
 		_ = e.c.Servers()
 	}
 	<-done
+}
+
+// The system collections of _system: one shard each, replicationFactor 2,
+// all on _users' servers (distributeShardsLike), listed as isSystem and
+// counted in the shard distribution like any other collection.
+func TestSystemCollections(t *testing.T) {
+	e := newEnv(t, Params{}, 1, 3, nil)
+	if err := e.c.AddSystemCollections(); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Result []struct {
+			Name     string `json:"name"`
+			IsSystem bool   `json:"isSystem"`
+		} `json:"result"`
+	}
+	resp, err := http.Get(e.srv.URL + "/_api/collection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Result) != len(SystemCollections) {
+		t.Fatalf("collections %+v", list.Result)
+	}
+	for _, c := range list.Result {
+		if !c.IsSystem {
+			t.Errorf("%s not isSystem", c.Name)
+		}
+	}
+	var props struct {
+		ReplicationFactor int `json:"replicationFactor"`
+		NumberOfShards    int `json:"numberOfShards"`
+	}
+	resp, err = http.Get(e.srv.URL + "/_api/collection/_graphs/properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&props)
+	resp.Body.Close()
+	if props.ReplicationFactor != 2 || props.NumberOfShards != 1 {
+		t.Errorf("_graphs properties %+v", props)
+	}
+	counts := e.c.ShardCounts()
+	total, holders := 0, 0
+	for _, n := range counts {
+		total += n
+		if n > 0 {
+			holders++
+			if n != len(SystemCollections) {
+				t.Errorf("a holder has %d system shards, want all %d together", n, len(SystemCollections))
+			}
+		}
+	}
+	if total != 2*len(SystemCollections) || holders != 2 {
+		t.Errorf("shard counts %v", counts)
+	}
+	if err := e.c.AddSystemCollections(); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("second AddSystemCollections: %v", err)
+	}
 }

@@ -10,7 +10,9 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -450,10 +452,13 @@ func (c *Cluster) jobJSONLocked(j *job) map[string]any {
 	return m
 }
 
-// handleQueryJob follows "GET /_admin/cluster/queryAgencyJob" (HTTP API:
-// Cluster). The job is nested under "job" as in the 3.4 sample
-// (fixtures kube-arangodb_doc_queryAgencyJob_*.json); its keys are also
-// repeated at the top level as newer servers print them.
+// handleQueryJob follows "GET /_admin/cluster/queryAgencyJob" as arangod
+// 3.7+ answers it (arangodb/arangodb arangod/RestHandler/
+// RestAdminClusterHandler.cpp handleQueryJobStatus): the job's own keys at
+// the top level, then "error": false, "job": the id string and "status":
+// the Target queue it sits in. No "code", no nested job object (that was
+// the 3.4 shape of fixtures kube-arangodb_doc_queryAgencyJob_*.json).
+// Unknown ids: 404 with errorNum 404 (TRI_ERROR_HTTP_NOT_FOUND).
 func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w)
@@ -468,12 +473,8 @@ func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
 	j := c.jobLocked(id)
 	var body map[string]any
 	if j != nil {
-		jm := c.jobJSONLocked(j)
-		body = map[string]any{}
-		for k, v := range jm {
-			body[k] = v
-		}
-		body["error"], body["code"], body["id"], body["status"], body["job"] = false, 200, j.id, j.status, jm
+		body = c.jobJSONLocked(j)
+		body["error"], body["job"], body["status"] = false, j.id, j.status
 	}
 	c.mu.Unlock()
 	if body == nil {
@@ -485,8 +486,12 @@ func (c *Cluster) handleQueryJob(w http.ResponseWriter, r *http.Request) {
 
 // handleRemoveServer follows "POST /_admin/cluster/removeServer" (HTTP API:
 // Cluster, 3.11): body is the server ID (or short name) as a JSON string, or
-// {"server": …}. A real coordinator retries for 60 s before answering 412;
-// the emulator answers at once.
+// {"server": …}. Success is a 200 with an empty body (RestAdminClusterHandler
+// tryDeleteServer: resetResponse(OK), no payload). A real coordinator
+// retries once a second, 60 times, before it answers 412 "server may not be
+// deleted" (retryTryDeleteServer); the emulator answers at once, since a
+// handler that waits on the virtual clock would block until a test advances
+// it and the controller treats the 412 the same either way.
 func (c *Cluster) handleRemoveServer(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w)
@@ -514,7 +519,7 @@ func (c *Cluster) handleRemoveServer(w http.ResponseWriter, r *http.Request) {
 	err := c.RemoveServer(id)
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": 200})
+		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, ErrUnknownServer):
 		writeErr(w, http.StatusNotFound, errNumHTTPNotFound, "not found")
 	default:
@@ -620,6 +625,17 @@ func (c *Cluster) handleCollection(w http.ResponseWriter, r *http.Request, db, r
 		body["waitForSync"] = false
 		body["cacheEnabled"] = false
 		body["keyOptions"] = map[string]any{"allowUserKeys": true, "type": "traditional"}
+		// Required by docs-hugo 3.11 collections.md (getCollectionProperties,
+		// getCollectionShards); a collection without a schema or computed
+		// values has them null.
+		body["statusString"] = "loaded"
+		body["schema"] = nil
+		body["computedValues"] = nil
+		body["syncByRevision"] = true
+		if col.spec.Database == "_system" && col.spec.Name != "_users" && slices.Contains(SystemCollections, col.spec.Name) {
+			// UpgradeTasks.cpp: the system collections follow _users.
+			body["distributeShardsLike"] = "_users"
+		}
 		if sub == "shards" {
 			if d := r.URL.Query().Get("details"); d == "true" || d == "1" {
 				m := map[string][]string{}
@@ -804,23 +820,68 @@ func (c *Cluster) handleRebalance(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		c.mu.Unlock()
-		code := http.StatusOK
-		if r.Method == http.MethodPut && len(moves) > 0 {
-			code = http.StatusAccepted
-		}
-		writeJSON(w, code, map[string]any{"error": false, "code": code, "result": map[string]any{
-			"imbalanceBefore": before, "imbalanceAfter": after, "moves": nonNilMoves(moves),
+		// docs-hugo 3.11 cluster.md documents 200 only for POST and PUT.
+		writeJSON(w, http.StatusOK, map[string]any{"error": false, "code": http.StatusOK, "result": map[string]any{
+			"imbalanceBefore": before, "imbalanceAfter": after, "moves": movesJSON(moves),
 		}})
 	default:
 		methodNotAllowed(w)
 	}
 }
 
-func nonNilMoves(m []rebalanceMove) []rebalanceMove {
-	if m == nil {
-		return []rebalanceMove{}
+// moveJSON is a move shard operation as docs-hugo 3.11
+// develop/http-api/cluster.md ("Compute a set of move shard operations",
+// "Execute a set of move shard operations") defines it: from, to, shard,
+// collection (the collection ID, a number) and isLeader; no database.
+type moveJSON struct {
+	From       string      `json:"from"`
+	To         string      `json:"to"`
+	Shard      string      `json:"shard"`
+	Collection json.Number `json:"collection"`
+	IsLeader   bool        `json:"isLeader"`
+}
+
+func movesJSON(moves []rebalanceMove) []moveJSON {
+	out := make([]moveJSON, 0, len(moves))
+	for _, m := range moves {
+		out = append(out, moveJSON{From: m.From, To: m.To, Shard: m.Shard, Collection: json.Number(m.Collection), IsLeader: m.IsLeader})
 	}
-	return m
+	return out
+}
+
+// movesFromJSON resolves executed moves: the collection ID (a number, or a
+// string as go-driver sends it) names one collection across databases.
+func (c *Cluster) movesFromJSON(in []json.RawMessage) ([]rebalanceMove, error) {
+	out := make([]rebalanceMove, 0, len(in))
+	for i, raw := range in {
+		var m struct {
+			From       string `json:"from"`
+			To         string `json:"to"`
+			Shard      string `json:"shard"`
+			Collection any    `json:"collection"`
+			IsLeader   bool   `json:"isLeader"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("moves[%d]: %w", i, err)
+		}
+		var id string
+		switch v := m.Collection.(type) {
+		case string:
+			id = v
+		case float64:
+			id = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return nil, fmt.Errorf("moves[%d]: collection must be a collection ID", i)
+		}
+		mv := rebalanceMove{Collection: id, Shard: m.Shard, From: m.From, To: m.To, IsLeader: m.IsLeader}
+		for _, col := range c.colls {
+			if col.id == id {
+				mv.Database = col.spec.Database
+			}
+		}
+		out = append(out, mv)
+	}
+	return out, nil
 }
 
 // handleRebalanceExecute follows "POST /_admin/cluster/rebalance/execute"
@@ -832,8 +893,8 @@ func (c *Cluster) handleRebalanceExecute(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var in struct {
-		Version *int            `json:"version"`
-		Moves   []rebalanceMove `json:"moves"`
+		Version *int              `json:"version"`
+		Moves   []json.RawMessage `json:"moves"`
 	}
 	if !readJSON(w, r, &in) {
 		return
@@ -847,7 +908,10 @@ func (c *Cluster) handleRebalanceExecute(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	c.mu.Lock()
-	err := c.executeMovesLocked(in.Moves, c.clk.Now())
+	moves, err := c.movesFromJSON(in.Moves)
+	if err == nil {
+		err = c.executeMovesLocked(moves, c.clk.Now())
+	}
 	c.mu.Unlock()
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, errNumBadParameter, err.Error())

@@ -133,7 +133,7 @@ func TestMetricsIntegrateLoad(t *testing.T) {
 	for name, f := range fams {
 		for _, m := range f.Metric {
 			l := labels(m)
-			if l["role"] != "DBSERVER" || l["shortname"] != "DBServer0001" {
+			if l["role"] != "PRIMARY" || l["shortname"] != "DBServer0001" {
 				t.Errorf("%s labels %v", name, l)
 			}
 		}

@@ -68,9 +68,19 @@ func (p *promWriter) gauge(m metricText, v float64) {
 	p.sample(m.name, "", "", v)
 }
 
+// metricsRole is the role label value: arangod prints
+// ServerState::roleToString (arangod/Cluster/ServerState.cpp), which names
+// a DB server "PRIMARY", not "DBSERVER".
+func metricsRole(r Role) string {
+	if r == DBServer {
+		return "PRIMARY"
+	}
+	return string(r)
+}
+
 // renderMetricsLocked appends the Prometheus text of server s to buf.
 func (c *Cluster) renderMetricsLocked(s *server, buf []byte) []byte {
-	p := promWriter{b: buf[:0], labels: `role="` + string(s.role) + `",shortname="` + s.shortName + `"`}
+	p := promWriter{b: buf[:0], labels: `role="` + metricsRole(s.role) + `",shortname="` + s.shortName + `"`}
 	p.header(mRequests)
 	p.sample(mRequests.name, "", "", float64(int64(s.requests)))
 

@@ -78,6 +78,13 @@ type Params struct {
 	// Addr, when set, is the listen address of a service (same names as
 	// Wrap); "" or no Addr means 127.0.0.1 on a random port.
 	Addr func(service string) string
+	// Strict makes the emulated Marathon reject, as real Marathon does,
+	// requests the emulator would otherwise let pass: a PUT /v2/apps/{id}
+	// whose body is not application/json is 415 (AppsResource is
+	// @Consumes(MediaType.APPLICATION_JSON); Jersey's 415 goes through
+	// MarathonExceptionMapper). Tests turn it on to catch clients that
+	// only work against a lenient stand-in.
+	Strict bool
 }
 
 // DefaultParams returns the documented defaults.
@@ -235,6 +242,7 @@ type taskFailure struct {
 	message string
 	state   string
 	host    string
+	slaveID string
 	version time.Time
 }
 
@@ -742,7 +750,7 @@ func (c *Cluster) FailTask(taskID string) error {
 	a := t.app
 	c.removeTask(t)
 	c.counters.failed++
-	a.lastFailure = &taskFailure{taskID: t.id, at: now, message: "Command exited with status 137", state: "TASK_FAILED", host: "127.0.0.1", version: t.version}
+	a.lastFailure = &taskFailure{taskID: t.id, at: now, message: "Command exited with status 137", state: "TASK_FAILED", host: "127.0.0.1", slaveID: t.agent.id, version: t.version}
 	a.pending = append(a.pending, pendingLaunch{instanceID: t.instanceID, incarnation: t.incarnation + 1,
 		notBefore: now.Add(c.p.RestartDelay), queuedAt: now})
 	return nil

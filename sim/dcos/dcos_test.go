@@ -459,9 +459,10 @@ func TestMesosEndpoints(t *testing.T) {
 			st = &stats[i].Statistics
 		}
 	}
-	// 0.5 × 4 cpus × 10 s = 20 cpu seconds, 80 % user.
-	if st == nil || !near(st.CPUsUserTimeSecs, 16) || !near(st.CPUsSystemTimeSecs, 4) || st.CPUsLimit != 4 ||
-		st.MemRSSBytes != 8<<30 || st.MemLimitBytes != 16384<<20 || st.Timestamp != float64(t0.Add(10*time.Second).Unix()) {
+	// 0.5 × 4 cpus × 10 s = 20 cpu seconds, 80 % user; the limits carry
+	// the command executor's 0.1 cpus and 32 MB.
+	if st == nil || !near(st.CPUsUserTimeSecs, 16) || !near(st.CPUsSystemTimeSecs, 4) || !near(st.CPUsLimit, 4.1) ||
+		st.MemRSSBytes != 8<<30 || st.MemLimitBytes != (16384+32)<<20 || st.Timestamp != float64(t0.Add(10*time.Second).Unix()) {
 		t.Fatalf("stats %+v", stats)
 	}
 	// The admin-router path on the master answers the same.
@@ -620,4 +621,107 @@ func FuzzMarathonHandler(f *testing.F) {
 		}
 		c.Step(t0.Add(time.Minute))
 	})
+}
+
+// A config change resets versionInfo.lastScalingAt too, as
+// VersionInfo.forNewConfig does; a pure scale moves only lastScalingAt.
+func TestConfigChangeMovesLastScalingAt(t *testing.T) {
+	e := newEnv(t, Params{}, dbserver)
+	e.advance(time.Minute)
+	versionInfo := func() (string, string) {
+		var v struct {
+			App struct {
+				VersionInfo struct{ LastScalingAt, LastConfigChangeAt string }
+			}
+		}
+		if err := json.Unmarshal(get(t, e.c.MarathonURL()+"/v2/apps"+dbserver.ID, ""), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.App.VersionInfo.LastScalingAt, v.App.VersionInfo.LastConfigChangeAt
+	}
+	if code, b := call(t, "PUT", e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", `{"cpus":6}`); code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	now := marathonTime(e.clk.Now())
+	if s, c := versionInfo(); s != now || c != now {
+		t.Fatalf("after a config change: lastScalingAt %s lastConfigChangeAt %s, want both %s", s, c, now)
+	}
+	e.advance(time.Minute)
+	if code, b := call(t, "PUT", e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", `{"instances":4}`); code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	if s, c := versionInfo(); s != marathonTime(e.clk.Now()) || c != now {
+		t.Fatalf("after a scale: lastScalingAt %s lastConfigChangeAt %s", s, c)
+	}
+}
+
+// Embed values resolve as Marathon's AppInfoEmbedResolver does: tasks
+// brings deployments, failures means tasks + lastTaskFailure + deployments,
+// the prefix is optional and unknown values are ignored.
+func TestAppListEmbedResolution(t *testing.T) {
+	e := newEnv(t, Params{}, dbserver)
+	e.advance(time.Minute)
+	if err := e.c.FailTask(e.c.Tasks(dbserver.ID)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	keysFor := func(q string) map[string]bool {
+		var v struct{ Apps []map[string]any }
+		if err := json.Unmarshal(get(t, e.c.MarathonURL()+"/v2/apps?"+q, ""), &v); err != nil || len(v.Apps) != 1 {
+			t.Fatalf("%s: %v %v", q, v, err)
+		}
+		out := map[string]bool{}
+		for k := range v.Apps[0] {
+			out[k] = true
+		}
+		return out
+	}
+	for q, want := range map[string][]string{
+		"embed=apps.tasks":              {"tasks", "deployments"},
+		"embed=tasks":                   {"tasks", "deployments"},
+		"embed=apps.failures":           {"tasks", "deployments", "lastTaskFailure"},
+		"embed=apps.lastTaskFailure":    {"lastTaskFailure"},
+		"embed=apps.nonsense&embed=x.y": {},
+	} {
+		k := keysFor(q)
+		for _, w := range want {
+			if !k[w] {
+				t.Errorf("%s: no %s in %v", q, w, k)
+			}
+		}
+		if len(want) == 0 && (k["tasks"] || k["lastTaskFailure"]) {
+			t.Errorf("%s: unknown embed values embedded something: %v", q, k)
+		}
+	}
+}
+
+// Strict: a body under /v2/apps that is not application/json is 415, as
+// from Marathon's @Consumes(APPLICATION_JSON) AppsResource; go-marathon,
+// which declares its JSON, still scales. Lenient (default) lets it pass.
+// cpus below app.raml's minimum 0.001 is 422 either way.
+func TestStrictMarathonRejectsNonJSONBodies(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		e := newEnv(t, Params{Strict: strict}, dbserver)
+		req, _ := http.NewRequest(http.MethodPut, e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", strings.NewReader(`{"instances":4}`))
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body errBody
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		want := map[bool]int{false: 200, true: 415}[strict]
+		if resp.StatusCode != want || (strict && body.Message != "HTTP 415 Unsupported Media Type") {
+			t.Errorf("strict %v: text/plain PUT answered %d %+v, want %d", strict, resp.StatusCode, body, want)
+		}
+		if _, err := e.m.ScaleApplicationInstances(dbserver.ID, 5, true); err != nil {
+			t.Errorf("strict %v: go-marathon scale: %v", strict, err)
+		}
+		if code, b := call(t, "PUT", e.c.MarathonURL()+"/v2/apps"+dbserver.ID+"?force=true", `{"cpus":0}`); code != 422 {
+			t.Errorf("strict %v: cpus 0 answered %d %s, want 422", strict, code, b)
+		}
+		if code, b := call(t, "GET", e.c.MarathonURL()+"/v2/apps"+dbserver.ID, ""); code != 200 {
+			t.Errorf("strict %v: GET answered %d %s", strict, code, b)
+		}
+	}
 }

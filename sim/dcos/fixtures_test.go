@@ -15,7 +15,6 @@ import (
 // with the reason.
 var notInFixtures = map[string]string{
 	"lastTaskFailure": "AppsResource.show embeds it; the only sample is a .jsonc doc",
-	"agentId":         "newer Marathon task JSON; also the queue offer's key",
 	"localVolumes":    "Marathon 1.x EnrichedTask",
 	"deployments.id":  "the 409 body and the 1.3.6 app doc; the 1.5 samples have no deployment",
 	"app":             "the {\"app\": …} wrapper of GET /v2/apps/{id}",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -80,6 +81,16 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	writeJSON(w, http.StatusBadRequest, errBody{Message: "Invalid JSON",
 		Details: []errDetail{{Path: "/", Errors: []string{err.Error()}}}})
 	return false
+}
+
+// jsonBody tells whether a request's body, if it may carry one, is
+// declared application/json (parameters such as charset aside).
+func jsonBody(r *http.Request) bool {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost && r.Method != http.MethodPatch {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }
 
 func boolQuery(r *http.Request, name string) bool {
@@ -161,6 +172,11 @@ func (c *Cluster) serveMarathon(w http.ResponseWriter, r *http.Request) {
 		}
 		if methodAllowed(w, r, http.MethodGet, http.MethodPut) {
 			if r.Method == http.MethodPut {
+				// JAX-RS matches the method first (405), then @Consumes (415).
+				if c.p.Strict && !jsonBody(r) {
+					writeMessage(w, http.StatusUnsupportedMediaType, "HTTP 415 Unsupported Media Type")
+					return
+				}
 				c.servePutApp(w, r, normalizeAppID(rest))
 			} else {
 				c.serveGetApp(w, normalizeAppID(rest))
@@ -183,7 +199,9 @@ func (c *Cluster) marathonHostPort() string {
 	return "127.0.0.1:8080"
 }
 
-// serveInfo follows examples/info.json.
+// serveInfo follows examples/info.json; info.raml MarathonConfig requires
+// features and the task_lost_expunge_* keys, ZooKeeperConfig the zk_*
+// timeouts and zk_max_versions (values: examples/info.json).
 func (c *Cluster) serveInfo(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name":        "marathon",
@@ -193,16 +211,25 @@ func (c *Cluster) serveInfo(w http.ResponseWriter) {
 		"leader":      c.marathonHostPort(),
 		"frameworkId": c.frameworkID,
 		"marathon_config": map[string]any{
-			"master":              "zk://127.0.0.1:2181/mesos",
-			"mesos_leader_ui_url": c.MesosURL() + "/",
-			"framework_name":      "marathon",
-			"hostname":            "127.0.0.1",
-			"mesos_role":          "*",
-			"mesos_user":          "root",
-			"ha":                  false,
+			"master":                          "zk://127.0.0.1:2181/mesos",
+			"mesos_leader_ui_url":             c.MesosURL() + "/",
+			"framework_name":                  "marathon",
+			"hostname":                        "127.0.0.1",
+			"mesos_role":                      "*",
+			"mesos_user":                      "root",
+			"ha":                              false,
+			"features":                        []string{},
+			"task_lost_expunge_initial_delay": 300000,
+			"task_lost_expunge_interval":      30000,
 		},
-		"zookeeper_config": map[string]any{"zk": "zk://127.0.0.1:2181/marathon"},
-		"http_config":      map[string]any{"http_port": 8080, "https_port": 8443},
+		"zookeeper_config": map[string]any{
+			"zk":                    "zk://127.0.0.1:2181/marathon",
+			"zk_connection_timeout": 10000,
+			"zk_max_versions":       50,
+			"zk_session_timeout":    10000,
+			"zk_timeout":            10000,
+		},
+		"http_config": map[string]any{"http_port": 8080, "https_port": 8443},
 	})
 }
 
@@ -246,7 +273,8 @@ type lastTaskFailure struct {
 	TaskID    string `json:"taskId"`
 	Timestamp string `json:"timestamp"`
 	Version   string `json:"version"`
-	SlaveID   any    `json:"slaveId"`
+	// task.raml TaskFailure: slaveId?: string (the failed status's agent).
+	SlaveID string `json:"slaveId,omitempty"`
 }
 
 type appJSON struct {
@@ -274,9 +302,11 @@ type appJSON struct {
 	TasksRunning          *int              `json:"tasksRunning,omitempty"`
 	TasksHealthy          *int              `json:"tasksHealthy,omitempty"`
 	TasksUnhealthy        *int              `json:"tasksUnhealthy,omitempty"`
-	Deployments           []deploymentRef   `json:"deployments,omitempty"`
-	Tasks                 []taskJSON        `json:"tasks,omitempty"`
-	LastTaskFailure       *lastTaskFailure  `json:"lastTaskFailure,omitempty"`
+	// Embedded lists are written even when empty ("deployments": [] in
+	// marathon-lb's Marathon 1.5 captures); nil means not embedded.
+	Deployments     *[]deploymentRef `json:"deployments,omitempty"`
+	Tasks           *[]taskJSON      `json:"tasks,omitempty"`
+	LastTaskFailure *lastTaskFailure `json:"lastTaskFailure,omitempty"`
 }
 
 type ipAddress struct {
@@ -295,14 +325,16 @@ type healthResult struct {
 }
 
 type taskJSON struct {
-	ID                 string         `json:"id"`
-	AppID              string         `json:"appId"`
-	Host               string         `json:"host"`
-	IPAddresses        []ipAddress    `json:"ipAddresses"`
-	Ports              []int          `json:"ports"`
-	ServicePorts       []int          `json:"servicePorts"`
+	ID           string      `json:"id"`
+	AppID        string      `json:"appId"`
+	Host         string      `json:"host"`
+	IPAddresses  []ipAddress `json:"ipAddresses"`
+	Ports        []int       `json:"ports"`
+	ServicePorts []int       `json:"servicePorts"`
+	// slaveId only: Marathon's task writer (TaskConversion,
+	// EnrichedTaskConversion) never writes agentId, and v2/types/task.raml's
+	// Task has no such key.
 	SlaveID            string         `json:"slaveId"`
-	AgentID            string         `json:"agentId"`
 	StagedAt           string         `json:"stagedAt"`
 	StartedAt          string         `json:"startedAt,omitempty"`
 	Version            string         `json:"version"`
@@ -322,7 +354,6 @@ func (t *task) json() taskJSON {
 		Ports:        slices.Clone(t.ports),
 		ServicePorts: make([]int, 0, a.spec.Ports),
 		SlaveID:      t.agent.id,
-		AgentID:      t.agent.id,
 		StagedAt:     marathonTime(t.stagedAt),
 		StartedAt:    marathonTime(t.startedAt),
 		Version:      marathonTime(t.version),
@@ -373,31 +404,41 @@ func (a *app) json(e embed) appJSON {
 		aj.TasksStaged, aj.TasksRunning, aj.TasksHealthy, aj.TasksUnhealthy = &staged, &running, &healthy, &unhealthy
 	}
 	if e.deployments {
-		aj.Deployments = []deploymentRef{}
+		ds := []deploymentRef{}
 		if a.deployment != nil {
-			aj.Deployments = append(aj.Deployments, deploymentRef{ID: a.deployment.id})
+			ds = append(ds, deploymentRef{ID: a.deployment.id})
 		}
+		aj.Deployments = &ds
 	}
 	if e.tasks {
-		aj.Tasks = make([]taskJSON, 0, len(a.tasks))
+		ts := make([]taskJSON, 0, len(a.tasks))
 		for _, t := range a.tasks {
-			aj.Tasks = append(aj.Tasks, t.json())
+			ts = append(ts, t.json())
 		}
+		aj.Tasks = &ts
 	}
 	if e.lastFailure && a.lastFailure != nil {
 		f := a.lastFailure
 		aj.LastTaskFailure = &lastTaskFailure{AppID: a.spec.ID, Host: f.host, Message: f.message, State: f.state,
-			TaskID: f.taskID, Timestamp: marathonTime(f.at), Version: marathonTime(f.version)}
+			TaskID: f.taskID, Timestamp: marathonTime(f.at), Version: marathonTime(f.version), SlaveID: f.slaveID}
 	}
 	return aj
 }
 
-// parseEmbed reads ?embed=apps.tasks&embed=app.counts… (apps.raml).
+// parseEmbed reads ?embed=apps.tasks&embed=app.counts… as Marathon's
+// AppInfoEmbedResolver does (mesosphere/marathon api/v2/AppInfoEmbedResolver.scala):
+// the apps./app. prefix is optional, tasks brings deployments along,
+// the deprecated failures means tasks, lastTaskFailure and deployments, and
+// unknown values are ignored (a warning in Marathon's log, no 400).
+// taskStats is accepted but the emulator keeps no task statistics, so
+// tasksStats (optional in AppInfo) is never written.
 func parseEmbed(r *http.Request, e embed) embed {
 	for _, v := range r.URL.Query()["embed"] {
 		switch strings.TrimPrefix(strings.TrimPrefix(v, "apps."), "app.") {
 		case "tasks":
-			e.tasks = true
+			e.tasks, e.deployments = true, true
+		case "failures":
+			e.tasks, e.lastFailure, e.deployments = true, true, true
 		case "counts":
 			e.counts = true
 		case "deployments":
@@ -492,8 +533,9 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 		// An emulator limit, not Marathon's: every instance costs memory.
 		invalid(w, "/instances", fmt.Sprintf("got %d, expected %d or less", *u.Instances, MaxInstances))
 		return
-	case u.CPUs != nil && *u.CPUs < 0:
-		invalid(w, "/cpus", "got a negative value, expected 0 or more")
+	case u.CPUs != nil && *u.CPUs < 0.001:
+		// app.raml App.cpus: minimum 0.001.
+		invalid(w, "/cpus", fmt.Sprintf("got %v, expected 0.001 or more", *u.CPUs))
 		return
 	case u.Mem != nil && *u.Mem < 0:
 		invalid(w, "/mem", "got a negative value, expected 0 or more")
@@ -544,7 +586,9 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 		a.spec.Cmd, changed = *u.Cmd, true
 	}
 	if changed {
-		a.lastConfigAt = now
+		// VersionInfo.forNewConfig (mesosphere/marathon state/VersionInfo.scala):
+		// a config change moves lastScalingAt along with lastConfigChangeAt.
+		a.lastConfigAt, a.lastScalingAt = now, now
 	}
 	before := map[*app]int{a: a.spec.Instances}
 	if u.Instances != nil {
@@ -560,34 +604,39 @@ func (c *Cluster) servePutApp(w http.ResponseWriter, r *http.Request, id string)
 // serveDeployments: GET /v2/deployments (deployments.raml, examples/deployments.json).
 func (c *Cluster) serveDeployments(w http.ResponseWriter) {
 	type action struct {
-		Action                string `json:"action"`
-		App                   string `json:"app"`
-		ReadinessCheckResults []any  `json:"readinessCheckResults,omitempty"`
+		Action string `json:"action"`
+		App    string `json:"app"`
+	}
+	// deploymentEventsInfo.raml: a current action requires
+	// readinessCheckResults, a step's action has none.
+	type currentAction struct {
+		action
+		ReadinessCheckResults []any `json:"readinessCheckResults"`
 	}
 	type step struct {
 		Actions []action `json:"actions"`
 	}
 	type dep struct {
-		ID             string   `json:"id"`
-		Version        string   `json:"version"`
-		AffectedApps   []string `json:"affectedApps"`
-		AffectedPods   []string `json:"affectedPods"`
-		Steps          []step   `json:"steps"`
-		CurrentActions []action `json:"currentActions"`
-		CurrentStep    int      `json:"currentStep"`
-		TotalSteps     int      `json:"totalSteps"`
+		ID             string          `json:"id"`
+		Version        string          `json:"version"`
+		AffectedApps   []string        `json:"affectedApps"`
+		AffectedPods   []string        `json:"affectedPods"`
+		Steps          []step          `json:"steps"`
+		CurrentActions []currentAction `json:"currentActions"`
+		CurrentStep    int             `json:"currentStep"`
+		TotalSteps     int             `json:"totalSteps"`
 	}
 	c.mu.Lock()
 	out := make([]dep, 0, len(c.deployments))
 	for _, d := range c.deployments {
 		dj := dep{ID: d.id, Version: marathonTime(d.version), AffectedApps: []string{}, AffectedPods: []string{},
-			CurrentActions: []action{}, CurrentStep: 1, TotalSteps: 1}
+			CurrentActions: []currentAction{}, CurrentStep: 1, TotalSteps: 1}
 		var st step
 		for _, a := range d.apps {
 			dj.AffectedApps = append(dj.AffectedApps, a.spec.ID)
 			st.Actions = append(st.Actions, action{Action: "ScaleApplication", App: a.spec.ID})
 			// The app has no readiness checks: the list is always empty.
-			dj.CurrentActions = append(dj.CurrentActions, action{Action: "ScaleApplication", App: a.spec.ID})
+			dj.CurrentActions = append(dj.CurrentActions, currentAction{action{Action: "ScaleApplication", App: a.spec.ID}, []any{}})
 		}
 		dj.Steps = []step{st}
 		out = append(out, dj)

@@ -387,9 +387,18 @@ type executorStats struct {
 	Statistics   statistics `json:"statistics"`
 }
 
+// The resources a Mesos agent gives a command executor on top of its task
+// (apache/mesos src/slave/constants.hpp DEFAULT_EXECUTOR_CPUS,
+// DEFAULT_EXECUTOR_MEM). The container's limits, and so cpus_limit and
+// mem_limit_bytes, include them: the network-port-mapping doc's capture
+// shows a 1-cpu, 128 MB task as cpus_limit 1.1, mem_limit_bytes 160 MiB.
+const (
+	executorCPUs  = 0.1
+	executorMemMB = 32
+)
+
 // serveStatistics: the agent's GET /monitor/statistics, one entry per
-// running task (Marathon command tasks: executor id = task id). cpus_limit
-// is the task's cpus: the emulator charges no executor overhead.
+// running task (Marathon command tasks: executor id = task id).
 func (c *Cluster) serveStatistics(w http.ResponseWriter, ag *agent) {
 	c.mu.Lock()
 	ts := float64(c.last.UnixNano()) / 1e9
@@ -409,9 +418,9 @@ func (c *Cluster) serveStatistics(w http.ResponseWriter, ag *agent) {
 					Timestamp:          ts,
 					CPUsUserTimeSecs:   t.cpuSecs * 0.8,
 					CPUsSystemTimeSecs: t.cpuSecs * 0.2,
-					CPUsLimit:          a.spec.CPUs,
+					CPUsLimit:          a.spec.CPUs + executorCPUs,
 					MemRSSBytes:        t.memRSS,
-					MemLimitBytes:      int64(a.spec.MemMB * 1024 * 1024),
+					MemLimitBytes:      int64((a.spec.MemMB + executorMemMB) * 1024 * 1024),
 					MemTotalBytes:      t.memRSS,
 				},
 			})
