@@ -151,11 +151,11 @@ func (s *setup) policyActor(w *sim.World, clk interface{ Now() time.Time }) (act
 	if err != nil {
 		return nil, nil, err
 	}
-	// The transport run builds, minus proxy and TLS: idle connections are
-	// kept per host, so scrapes reuse them instead of dialling each time.
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}
-	client := &http.Client{Transport: tr}
-	closeIdle = tr.CloseIdleConnections
+	// The controller's clients reach the emulators through the in-process
+	// transport: the same handlers, requests and answers as over TCP,
+	// without the sockets (most of a replay's time went to them).
+	client := &http.Client{Transport: w.InProcess()}
+	closeIdle = func() {}
 	st := &controller.Setup{
 		Plain:         client,
 		DCOS:          client,
