@@ -77,19 +77,20 @@ type arangoView struct {
 	byID      map[string]arangodb.ServerHealth
 	shards    arangodb.ShardStats
 	shardsErr error
-	jobs      []arangodb.Job
-	jobsErr   error
-	nos       arangodb.NumberOfServers
-	nosErr    error
-	pending   int
-	rebalErr  error
+	// shardsCached: shards is the placement of an earlier reconcile
+	// (health unchanged since); a clean-out re-reads it first.
+	shardsCached bool
+	jobs         []arangodb.Job
+	jobsErr      error
+	nos          arangodb.NumberOfServers
+	nosErr       error
+	pending      int
+	rebalErr     error
 }
 
-func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
-	h, err := a.Health(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cluster health: %w", err)
-	}
+// readArango reads the admin state beside the health the reconcile already
+// read; cached, when not nil, is a shard placement that still holds.
+func readArango(ctx context.Context, a ArangoDB, h []arangodb.ServerHealth, cached *arangodb.ShardStats) *arangoView {
 	v := &arangoView{health: h, byID: map[string]arangodb.ServerHealth{}}
 	for _, s := range h {
 		v.byID[s.ID] = s
@@ -97,12 +98,16 @@ func readArango(ctx context.Context, a ArangoDB) (*arangoView, error) {
 	// The four reads are independent: side by side, a slow coordinator
 	// costs one timeout, not four.
 	var wg sync.WaitGroup
-	wg.Go(func() { v.shards, v.shardsErr = a.Shards(ctx) })
+	if cached != nil {
+		v.shards, v.shardsCached = *cached, true
+	} else {
+		wg.Go(func() { v.shards, v.shardsErr = a.ShardsFor(ctx, h) })
+	}
 	wg.Go(func() { v.jobs, v.jobsErr = a.CleanOutJobs(ctx) })
 	wg.Go(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
 	wg.Go(func() { v.pending, _, v.rebalErr = a.RebalanceStatus(ctx) })
 	wg.Wait()
-	return v, nil
+	return v
 }
 
 func (v *arangoView) err() error {
@@ -434,6 +439,12 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		cl.saga.status.Refused = why
 		w.st.Blocked = append(w.st.Blocked, "unsafe_cluster")
 		cl.log.Info("DB-server scale-down refused", "reason", why, "target", app.Instances, "desired", desired)
+	}
+	if v.shardsCached {
+		// Placement is re-read right before a clean-out.
+		v.shards, v.shardsErr = cl.clients.ArangoDB.ShardsFor(ctx, v.health)
+		v.shardsCached = false
+		cl.saga.unsafe = cl.unsafeReason(ob, app)
 	}
 	if why := cl.saga.unsafe; why != "" {
 		refuse(why)
