@@ -81,6 +81,9 @@ type Options struct {
 	Params sim.Params
 	// Progress, when set, receives one line per finished run.
 	Progress io.Writer
+	// Parallel bounds how many contenders of a trace run at once (0: all;
+	// 1: one after the other). The results do not depend on it.
+	Parallel int
 }
 
 // Report is the outcome of Run.
@@ -354,8 +357,9 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 }
 
 // runTrace runs every contender on one trace, each on its own world and
-// clock, concurrently: their results do not depend on each other or on
-// scheduling.
+// clock, up to Options.Parallel at once: their results do not depend on
+// each other or on scheduling (TestDeterministic compares with a
+// sequential run).
 func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
 	tc, err := s.traceCase(ti)
 	if err != nil {
@@ -366,8 +370,15 @@ func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
 	errs := make([]error, len(names))
 	var mu sync.Mutex // serialises progress lines
 	var wg sync.WaitGroup
+	par := s.opts.Parallel
+	if par <= 0 {
+		par = len(names)
+	}
+	sem := make(chan struct{}, par)
 	for i, name := range names {
 		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			var r Result
 			var err error
 			if name == Oracle {

@@ -354,11 +354,13 @@ func examplePolicy(t testing.TB) []byte {
 	return b
 }
 
-// Two runs with the same seed give the same bytes: table, CSV and PNG.
+// Two runs with the same seed give the same bytes: table, CSV and PNG,
+// whether the contenders run side by side or one after the other.
 func TestDeterministic(t *testing.T) {
 	o := stepOptions(t)
 	o.Seed = 7
-	render := func() (md, csv, png []byte) {
+	render := func(parallel int) (md, csv, png []byte) {
+		o.Parallel = parallel
 		rep := run(t, o)
 		var a, b, c bytes.Buffer
 		if err := WriteMarkdown(&a, rep); err != nil {
@@ -372,8 +374,8 @@ func TestDeterministic(t *testing.T) {
 		}
 		return a.Bytes(), b.Bytes(), c.Bytes()
 	}
-	md1, csv1, png1 := render()
-	md2, csv2, png2 := render()
+	md1, csv1, png1 := render(1)
+	md2, csv2, png2 := render(0)
 	if !bytes.Equal(md1, md2) {
 		t.Fatalf("markdown differs:\n%s\n---\n%s", md1, md2)
 	}
