@@ -36,6 +36,10 @@ const (
 	Oracle    = "oracle"
 )
 
+// DefaultStart is where a replay of a trace without timestamps starts:
+// a Monday, 00:00 UTC.
+var DefaultStart = time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)
+
 // Baselines lists the baseline names Options.Baselines accepts, in report order.
 func Baselines() []string { return []string{Static, HPA, Threshold, Oracle} }
 
@@ -73,8 +77,9 @@ type Options struct {
 	Duration time.Duration
 	// SLO is the p95 latency above which a step counts as overloaded (500ms).
 	SLO time.Duration
-	// Start is the virtual wall-clock time the replay starts at (default
-	// Monday 2026-06-22 00:00 UTC), which places the policy's schedules.
+	// Start is the virtual wall-clock time every replay starts at, which
+	// places the policy's schedules. Zero: the trace's own start when it
+	// carries one (Prometheus answers), else DefaultStart.
 	Start time.Time
 	// Params of the world (zero: sim.DefaultParams; agents are sized to
 	// fit every contender's largest count).
@@ -97,6 +102,7 @@ type Report struct {
 type Result struct {
 	Trace     string
 	Contender string
+	Start     time.Time // virtual wall-clock time the replay started at
 	ScaleRPS  float64
 	Duration  time.Duration
 	Step      time.Duration
@@ -190,9 +196,6 @@ func prepare(o Options) (*setup, error) {
 	}
 	if o.SLO <= 0 {
 		o.SLO = 500 * time.Millisecond
-	}
-	if o.Start.IsZero() {
-		o.Start = time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)
 	}
 	if o.ScaleRPS < 0 || math.IsNaN(o.ScaleRPS) || math.IsInf(o.ScaleRPS, 0) || o.Duration < 0 {
 		return nil, fmt.Errorf("%w: scale-rps and duration must not be negative", ErrBadOptions)
@@ -316,6 +319,7 @@ type traceCase struct {
 	scale    float64
 	peak     float64 // of the replayed part, after scaling
 	steps    int
+	start    time.Time // virtual wall-clock time of the replay's start
 }
 
 // AutoScale is the factor that makes a trace's peak need about 80 % of the
@@ -350,8 +354,16 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 	if scale == 0 {
 		scale = AutoScale(raw, s.pc.Roles[policy.Coordinators].Max, s.params.CoordinatorRPS, s.targets.coord)
 	}
+	start := s.opts.Start
+	if start.IsZero() {
+		start = tr.Start
+	}
+	if start.IsZero() {
+		start = DefaultStart
+	}
 	return traceCase{
-		name: ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
+		start: start,
+		name:  ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
 		scale: scale, peak: raw * scale, steps: steps,
 	}, nil
 }
@@ -479,4 +491,4 @@ func (s *setup) worldParams(tc traceCase) sim.Params {
 }
 
 // worldClock is a fresh virtual clock at the options' start.
-func (s *setup) worldClock() *clock.Virtual { return clock.NewVirtual(s.opts.Start) }
+func (s *setup) worldClock(tc traceCase) *clock.Virtual { return clock.NewVirtual(tc.start) }

@@ -437,3 +437,28 @@ func BenchmarkSimulateDay(b *testing.B) {
 		run(b, o)
 	}
 }
+
+// A replay starts at --start, else at the trace's own first timestamp,
+// else on DefaultStart; the policy's schedules see that time.
+func TestStart(t *testing.T) {
+	at := time.Date(2026, 7, 1, 9, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name         string
+		opt, trStart time.Time
+		want         time.Time
+	}{
+		{"default", time.Time{}, time.Time{}, DefaultStart},
+		{"trace", time.Time{}, at, at},
+		{"option wins", at.Add(time.Hour), at, at.Add(time.Hour)},
+	} {
+		o := stepOptions(t, Static)
+		o.Duration = time.Minute
+		o.Start = c.opt
+		o.Traces[0].Trace.Start = c.trStart
+		for _, r := range run(t, o).Results {
+			if !r.Start.Equal(c.want) {
+				t.Errorf("%s: %s started at %s, want %s", c.name, r.Contender, r.Start, c.want)
+			}
+		}
+	}
+}

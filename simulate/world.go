@@ -19,7 +19,7 @@ type actor func(ctx context.Context, now time.Time, st sim.ClusterState) error
 
 // runWorld replays tc against a fresh world driven by the named contender.
 func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result, error) {
-	clk := s.worldClock()
+	clk := s.worldClock(tc)
 	cluster := s.pc.Name
 	spec := sim.ClusterSpec{Name: cluster, Collections: collections(), Load: tc.load}
 	if name == Static {
@@ -65,7 +65,7 @@ func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result
 		return Result{}, fmt.Errorf("%w: %q", ErrUnknownSetup, name)
 	}
 
-	r := Result{Trace: tc.name, Contender: name, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
+	r := Result{Trace: tc.name, Contender: name, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}
 	var acts [2]actionCounter
 	prev := [2]int{spec.Coordinators, spec.DBServers}
@@ -75,7 +75,7 @@ func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result
 		}
 		w.Advance(s.interval)
 		st := w.State(cluster)
-		r.Samples = append(r.Samples, s.sample(st, clk.Now().Sub(s.opts.Start)))
+		r.Samples = append(r.Samples, s.sample(st, clk.Now().Sub(tc.start)))
 		if act != nil {
 			if err := act(ctx, clk.Now(), st); err != nil {
 				return Result{}, err
