@@ -3,11 +3,16 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
 )
+
+// ErrNoSamples is wrapped (beside ErrBadTrace) when an answer holds no
+// series or only gaps: a piece of a longer fetch may, the whole may not.
+var ErrNoSamples = errors.New("no samples")
 
 // queryRange is the JSON a Prometheus range query answers
 // (GET /api/v1/query_range; prometheus/prometheus
@@ -50,7 +55,7 @@ func ReadTraceJSON(b []byte) (Trace, error) {
 	case q.Data.ResultType != "matrix":
 		return Trace{}, fmt.Errorf("%w: resultType %q, want \"matrix\" (a range query)", ErrBadTrace, q.Data.ResultType)
 	case len(q.Data.Result) == 0:
-		return Trace{}, fmt.Errorf("%w: no series in the answer", ErrBadTrace)
+		return Trace{}, fmt.Errorf("%w: %w: no series in the answer", ErrBadTrace, ErrNoSamples)
 	case len(q.Data.Result) > 1:
 		return Trace{}, fmt.Errorf("%w: %d series in the answer, want one (sum them in the query)", ErrBadTrace, len(q.Data.Result))
 	}
@@ -89,7 +94,7 @@ func ReadTraceJSON(b []byte) (Trace, error) {
 		tr.RPS = append(tr.RPS, v)
 	}
 	if len(tr.T) == 0 {
-		return Trace{}, fmt.Errorf("%w: the series has no samples", ErrBadTrace)
+		return Trace{}, fmt.Errorf("%w: %w: the series has no samples", ErrBadTrace, ErrNoSamples)
 	}
 	return tr, nil
 }

@@ -86,6 +86,10 @@ type Options struct {
 	Params sim.Params
 	// Progress, when set, receives one line per finished run.
 	Progress io.Writer
+	// Advance, when set, is told how far each contender got: virtual time
+	// done of total, about every virtual hour and at the end. It is called
+	// from the contenders' goroutines at once.
+	Advance func(trace, contender string, done, total time.Duration)
 	// Parallel bounds how many contenders of a trace run at once (0: all;
 	// 1: one after the other). The results do not depend on it.
 	Parallel int
@@ -401,6 +405,9 @@ func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
 			}
 			s.finish(&r)
 			runs[i] = r
+			if s.opts.Advance != nil {
+				s.opts.Advance(tc.name, name, tc.duration, tc.duration)
+			}
 			if s.opts.Progress != nil {
 				mu.Lock()
 				fmt.Fprintf(s.opts.Progress, "%s × %s: %.1f coordinator-h, %.1f dbserver-h, %.1f overload min, lost shards %d\n",

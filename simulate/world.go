@@ -70,8 +70,13 @@ func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result
 	var acts [2]actionCounter
 	prev := [2]int{spec.Coordinators, spec.DBServers}
 	for i := 0; i < tc.steps; i++ {
-		if i%240 == 0 && ctx.Err() != nil {
-			return Result{}, ctx.Err()
+		if i%240 == 0 {
+			if ctx.Err() != nil {
+				return Result{}, ctx.Err()
+			}
+			if s.opts.Advance != nil {
+				s.opts.Advance(tc.name, name, time.Duration(i)*s.interval, tc.duration)
+			}
 		}
 		w.Advance(s.interval)
 		st := w.State(cluster)
