@@ -67,9 +67,24 @@ func (p *progress) render(trace string, now time.Time) {
 	if p.total > 0 {
 		frac = float64(done) / float64(p.total)
 	}
+	// The contenders run side by side at very different speeds (the
+	// baselines need no HTTP): the slowest one's pace sets the ETA.
 	eta := "?"
 	if el := now.Sub(p.started); frac > 0.01 {
-		eta = (time.Duration(float64(el)/frac) - el).Round(time.Second).String()
+		var left time.Duration
+		for _, r := range p.runs {
+			if r.done >= r.total {
+				continue
+			}
+			if r.done <= 0 {
+				left = -1
+				break
+			}
+			left = max(left, time.Duration(float64(el)*float64(r.total-r.done)/float64(r.done)))
+		}
+		if left >= 0 {
+			eta = left.Round(time.Second).String()
+		}
 	}
 	virt := fmt.Sprintf("%s / %s virtual", fmtVirtual(done), fmtVirtual(p.total))
 	if !p.terminal {
