@@ -32,8 +32,10 @@ type rawApp struct {
 		PortName                string `json:"portName"`
 		HTTPStatusCodesForReady []int  `json:"httpStatusCodesForReady"`
 	} `json:"readinessChecks"`
-	Secrets   map[string]struct{ Source string } `json:"secrets"`
-	Container struct {
+	Secrets map[string]struct{ Source string } `json:"secrets"`
+	// UnreachableStrategy is "disabled" or an object (v2/types/unreachableStrategy.raml).
+	UnreachableStrategy json.RawMessage `json:"unreachableStrategy"`
+	Container           struct {
 		Volumes []struct {
 			ContainerPath string          `json:"containerPath"`
 			Secret        string          `json:"secret"`
@@ -59,6 +61,11 @@ func TestArangoscaleApp(t *testing.T) {
 	if us == nil || us.MinimumHealthCapacity == nil || *us.MinimumHealthCapacity != 0 ||
 		us.MaximumOverCapacity == nil || *us.MaximumOverCapacity != 0 {
 		t.Errorf("upgradeStrategy %+v: want minimumHealthCapacity 0, maximumOverCapacity 0 (never two controllers)", us)
+	}
+	// An enabled unreachable strategy starts a replacement while the old
+	// task may still run behind a partition: two controllers acting at once.
+	if got := string(raw.UnreachableStrategy); got != `"disabled"` {
+		t.Errorf("unreachableStrategy %s: want \"disabled\" (never two controllers)", got)
 	}
 	if app.CPUs <= 0 || app.Mem == nil || *app.Mem <= 0 {
 		t.Error("cpus and mem must be set")
