@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -103,20 +102,6 @@ func (p *progress) finish() {
 	if p.terminal && len(p.runs) > 0 {
 		fmt.Fprintln(p.w)
 	}
-}
-
-// runsDone lists the runs that reached their end, for tests.
-func (p *progress) runsDone() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []string
-	for k, r := range p.runs {
-		if r.done >= r.total {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // fmtVirtual prints virtual time in days and hours past a day.
