@@ -90,8 +90,8 @@ type Options struct {
 	// done of total, about every virtual hour and at the end. It is called
 	// from the contenders' goroutines at once.
 	Advance func(trace, contender string, done, total time.Duration)
-	// Parallel bounds how many contenders of a trace run at once (0: all;
-	// 1: one after the other). The results do not depend on it.
+	// Parallel bounds how many contender runs (of all traces) go at once
+	// (0: all; 1: one after the other). The results do not depend on it.
 	Parallel int
 }
 
@@ -151,6 +151,7 @@ type setup struct {
 	targets  roleTargets
 	line     oracleLine
 	notes    []string
+	sem      chan struct{} // bounds the runs at once (nil: no bound)
 }
 
 // roleTargets are the utilisation targets (demand / capacity) per role that
@@ -173,12 +174,34 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Notes: s.notes, SLO: s.opts.SLO}
-	for _, ti := range s.opts.Traces {
-		runs, err := s.runTrace(ctx, ti)
-		if err != nil {
+	// Every trace is checked before anything runs.
+	tcs := make([]traceCase, len(s.opts.Traces))
+	for i, ti := range s.opts.Traces {
+		if tcs[i], err = s.traceCase(ti); err != nil {
 			return nil, fmt.Errorf("trace %s: %w", ti.Name, err)
 		}
-		rep.Results = append(rep.Results, runs...)
+	}
+	if s.opts.Parallel > 0 {
+		s.sem = make(chan struct{}, s.opts.Parallel)
+	}
+	// The traces run side by side too: the policy contenders are the slow
+	// ones, and with one trace at a time only one of them would be busy.
+	runs := make([][]Result, len(tcs))
+	errs := make([]error, len(tcs))
+	var wg sync.WaitGroup
+	for i, tc := range tcs {
+		wg.Go(func() {
+			if runs[i], errs[i] = s.runTrace(ctx, tc); errs[i] != nil {
+				errs[i] = fmt.Errorf("trace %s: %w", tc.name, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		rep.Results = append(rep.Results, r...)
 	}
 	return rep, nil
 }
@@ -373,28 +396,21 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 }
 
 // runTrace runs every contender on one trace, each on its own world and
-// clock, up to Options.Parallel at once: their results do not depend on
+// clock, within Options.Parallel runs at once: their results do not depend on
 // each other or on scheduling (TestDeterministic compares with a
 // sequential run).
-func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
-	tc, err := s.traceCase(ti)
-	if err != nil {
-		return nil, err
-	}
+func (s *setup) runTrace(ctx context.Context, tc traceCase) ([]Result, error) {
 	names := append([]string{Policy}, s.opts.Baselines...)
 	runs := make([]Result, len(names))
 	errs := make([]error, len(names))
 	var mu sync.Mutex // serialises progress lines
 	var wg sync.WaitGroup
-	par := s.opts.Parallel
-	if par <= 0 {
-		par = len(names)
-	}
-	sem := make(chan struct{}, par)
 	for i, name := range names {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+			if s.sem != nil {
+				s.sem <- struct{}{}
+				defer func() { <-s.sem }()
+			}
 			var r Result
 			var err error
 			if name == Oracle {

@@ -295,7 +295,6 @@ func TestThresholdOnTrace(t *testing.T) {
 // back down (DB servers through the clean-out saga) and loses no shard.
 func TestPolicyOnTrace(t *testing.T) {
 	o := stepOptions(t)
-	o.Duration = 2 * time.Hour
 	rep := run(t, o)
 	p := result(t, rep, "step", Policy)
 	if p.LostShards != 0 {
@@ -359,6 +358,8 @@ func examplePolicy(t testing.TB) []byte {
 func TestDeterministic(t *testing.T) {
 	o := stepOptions(t)
 	o.Seed = 7
+	// A second trace, so traces run side by side as well.
+	o.Traces = append(o.Traces, TraceInput{Name: "step2", Trace: o.Traces[0].Trace})
 	render := func(parallel int) (md, csv, png []byte) {
 		o.Parallel = parallel
 		rep := run(t, o)
