@@ -49,6 +49,10 @@ type Config struct {
 	Timeout time.Duration
 	// Clock dates the JWTs (exp, iat); nil means the real clock.
 	Clock clock.Clock
+	// Transport, when set, carries every request instead of the transport
+	// New builds (TLS is then the transport's business): simulations serve
+	// the requests in process.
+	Transport http.RoundTripper
 }
 
 // Client talks to one ArangoDB cluster. It is safe for concurrent use.
@@ -104,7 +108,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TLS != nil {
 		tlsCfg = cfg.TLS.Clone()
 	}
-	transport := &http.Transport{
+	var transport http.RoundTripper = &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsCfg,
@@ -113,6 +117,9 @@ func New(cfg Config) (*Client, error) {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // the per-request context deadline rules
+	}
+	if cfg.Transport != nil {
+		transport = cfg.Transport
 	}
 	conn := connection.NewHttpConnection(connection.HttpConfiguration{
 		Endpoint:       connection.NewRoundRobinEndpoints(eps),

@@ -61,6 +61,12 @@ func (c *Client) Shards(ctx context.Context) (ShardStats, error) {
 	if err != nil {
 		return ShardStats{}, err
 	}
+	return c.ShardsFor(ctx, servers)
+}
+
+// ShardsFor is Shards with the server list the caller read this interval
+// (Health), so one reconcile asks for the health once.
+func (c *Client) ShardsFor(ctx context.Context, servers []ServerHealth) (ShardStats, error) {
 	st := ShardStats{PerServer: map[string]ServerShards{}}
 	// shardDistribution may name servers by short name (its "aliases").
 	alias := map[string]string{}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/arangoscale/arangoscale/arangodb"
 	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/metrics"
 	"github.com/arangoscale/arangoscale/policy"
@@ -33,6 +35,7 @@ type cluster struct {
 	removed bool
 	workers map[policy.Role]*worker
 	saga    sagaState
+	shards  shardCache
 
 	// The /status snapshot, published at the end of every reconcile so a
 	// status request never waits for a slow reconcile.
@@ -230,21 +233,67 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 			}
 		}
 	}
+	// ArangoDB's health is read once and handed to the metric scrapes and
+	// the shard reads (it used to be read three times per reconcile).
+	var health []arangodb.ServerHealth
+	var healthErr error
+	if cl.clients.ArangoDB != nil {
+		if health, healthErr = cl.clients.ArangoDB.Health(ctx); healthErr == nil {
+			req.Health = metricsServers(health)
+		}
+	}
 	ob.signals = cl.clients.Observer.Observe(ctx, req)
 	if cl.clients.ArangoDB != nil {
 		jobID := ""
 		if c := cl.saga.chosen; c != nil && c.killed.IsZero() {
 			jobID = c.job
 		}
-		view, err := readArango(ctx, cl.clients.ArangoDB, jobID)
-		if err != nil {
-			cl.sourceError("arangodb", err)
+		if healthErr != nil {
+			cl.sourceError("arangodb", fmt.Errorf("cluster health: %w", healthErr))
 		} else {
-			ob.arango = view
+			ob.arango = readArango(ctx, cl.clients.ArangoDB, health, cl.cachedShards(health, now), jobID)
 			ob.arangoOK = true
+			if ob.arango.shardsErr == nil && !ob.arango.shardsCached {
+				cl.shards = shardCache{health: health, stats: ob.arango.shards, at: now}
+			}
 		}
 	}
 	return ob
+}
+
+// shardCache is the last shard placement read and the health it was read
+// with.
+type shardCache struct {
+	health []arangodb.ServerHealth
+	stats  arangodb.ShardStats
+	at     time.Time
+}
+
+// shardCacheMaxAge bounds how long a placement is reused while health does
+// not change, so a new collection's replication factor is seen soon.
+const shardCacheMaxAge = 5 * time.Minute
+
+// cachedShards returns the last placement when it may stand for this
+// reconcile: the same servers in the same states, nothing moving (no
+// clean-out running, no rebalance pending, everything in sync when last
+// read) and read less than shardCacheMaxAge ago. A clean-out re-reads it
+// first (startScaleDown). nil: read it.
+func (cl *cluster) cachedShards(health []arangodb.ServerHealth, now time.Time) *arangodb.ShardStats {
+	c := &cl.shards
+	if c.at.IsZero() || now.Sub(c.at) >= shardCacheMaxAge || now.Before(c.at) || !slices.Equal(c.health, health) ||
+		c.stats.OutOfSync > 0 || c.stats.NotReplicated > 0 || cl.saga.status.Step != StepIdle || cl.saga.rebalanceSince != (time.Time{}) {
+		return nil
+	}
+	return &c.stats
+}
+
+// metricsServers is the health list as the metrics sources take it.
+func metricsServers(h []arangodb.ServerHealth) []metrics.Server {
+	out := make([]metrics.Server, len(h))
+	for i, s := range h {
+		out[i] = metrics.Server{ID: s.ID, ShortName: s.ShortName, Role: s.Role, Status: s.Status, Endpoint: s.Endpoint}
+	}
+	return out
 }
 
 // ClusterRun is the /status entry of one cluster.

@@ -103,21 +103,22 @@ type arangoView struct {
 	byID      map[string]arangodb.ServerHealth
 	shards    arangodb.ShardStats
 	shardsErr error
-	job       arangodb.Job // the state of the controller's own clean-out job
-	jobErr    error        // errors.Is(jobErr, arangodb.ErrNotFound): pruned or never known
-	nos       arangodb.NumberOfServers
-	nosErr    error
-	pending   int
-	rebalErr  error
+	// shardsCached: shards is the placement of an earlier reconcile
+	// (health unchanged since); a clean-out re-reads it first.
+	shardsCached bool
+	job          arangodb.Job // the state of the controller's own clean-out job
+	jobErr       error        // errors.Is(jobErr, arangodb.ErrNotFound): pruned or never known
+	nos          arangodb.NumberOfServers
+	nosErr       error
+	pending      int
+	rebalErr     error
 }
 
-// readArango reads one reconcile's view; jobID is the clean-out job the
-// controller started and has not seen end ("" for none).
-func readArango(ctx context.Context, a ArangoDB, jobID string) (*arangoView, error) {
-	h, err := a.Health(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cluster health: %w", err)
-	}
+// readArango reads the admin state beside the health the reconcile already
+// read; cached, when not nil, is a shard placement that still holds; jobID
+// is the clean-out job the controller started and has not seen end ("" for
+// none).
+func readArango(ctx context.Context, a ArangoDB, h []arangodb.ServerHealth, cached *arangodb.ShardStats, jobID string) *arangoView {
 	v := &arangoView{health: h, byID: map[string]arangodb.ServerHealth{}}
 	for _, s := range h {
 		v.byID[s.ID] = s
@@ -125,14 +126,18 @@ func readArango(ctx context.Context, a ArangoDB, jobID string) (*arangoView, err
 	// The reads are independent: side by side, a slow coordinator costs
 	// one timeout, not four.
 	var wg sync.WaitGroup
-	wg.Go(func() { v.shards, v.shardsErr = a.Shards(ctx) })
+	if cached != nil {
+		v.shards, v.shardsCached = *cached, true
+	} else {
+		wg.Go(func() { v.shards, v.shardsErr = a.ShardsFor(ctx, h) })
+	}
 	if jobID != "" {
 		wg.Go(func() { v.job, v.jobErr = a.Job(ctx, jobID) })
 	}
 	wg.Go(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
 	wg.Go(func() { v.pending, _, v.rebalErr = a.RebalanceStatus(ctx) })
 	wg.Wait()
-	return v, nil
+	return v
 }
 
 func (v *arangoView) err() error {
@@ -353,6 +358,12 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		cl.saga.status.Refused = why
 		w.st.Blocked = append(w.st.Blocked, "unsafe_cluster")
 		cl.log.Info("DB-server scale-down refused", "reason", why, "target", app.Instances, "desired", desired)
+	}
+	if v.shardsCached {
+		// Placement is re-read right before a clean-out.
+		v.shards, v.shardsErr = cl.clients.ArangoDB.ShardsFor(ctx, v.health)
+		v.shardsCached = false
+		cl.saga.unsafe = cl.unsafeReason(ob, app)
 	}
 	if why := cl.saga.unsafe; why != "" {
 		refuse(why)

@@ -27,6 +27,9 @@ type Setup struct {
 	// DCOS carries the DC/OS token to Marathon and Mesos (and TLS).
 	DCOS *http.Client
 	// Plain is for ArangoDB and Prometheus (TLS settings, no DC/OS token).
+	// The ArangoDB admin client takes only its TLS settings from an
+	// *http.Transport; any other RoundTripper (the simulations' in-process
+	// transport) carries the admin client's requests as it is.
 	Plain *http.Client
 	// MesosAdminRouter reaches agents through <dcos>/slave/<id>/….
 	MesosAdminRouter bool
@@ -105,8 +108,14 @@ func (w *Setup) arangoClient(pc *policy.Cluster) (*arangodb.Client, error) {
 		Timeout:   w.SourceTimeout,
 		Clock:     w.Clock,
 	}
-	if t, ok := tlsCfg.(*http.Transport); ok && t.TLSClientConfig != nil {
-		cfg.TLS = t.TLSClientConfig
+	switch t := tlsCfg.(type) {
+	case nil:
+	case *http.Transport:
+		if t.TLSClientConfig != nil {
+			cfg.TLS = t.TLSClientConfig
+		}
+	default:
+		cfg.Transport = t
 	}
 	return arangodb.New(cfg)
 }

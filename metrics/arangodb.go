@@ -104,6 +104,12 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.ScrapeServers(ctx, servers), nil
+}
+
+// ScrapeServers is Scrape with the server list the caller already read
+// this interval (sorted by id, as Health returns it).
+func (a *ArangoDB) ScrapeServers(ctx context.Context, servers []Server) *ArangoSnapshot {
 	snap := &ArangoSnapshot{
 		Servers: servers,
 		Signals: map[string]map[string]float64{},
@@ -161,7 +167,7 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 		snap.Missing[r.id] = miss
 	}
 	a.forget(now)
-	return snap, nil
+	return snap
 }
 
 func (a *ArangoDB) scrapeServer(ctx context.Context, srv Server) (*arangoSample, error) {

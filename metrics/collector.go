@@ -50,6 +50,9 @@ type Request struct {
 	Tasks   map[string][]Task   // role -> its Marathon tasks
 	PromQL  map[string][]string // role -> PromQL expressions
 	Signals map[string][]string // role -> built-in signals the policy uses
+	// Health, when not nil, is the ArangoDB server list the caller read
+	// this interval; the ArangoDB source then does not read it again.
+	Health []Server
 }
 
 // Observation is one interval's view of a cluster.
@@ -114,10 +117,15 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 
 	if c.cfg.ArangoDB != nil {
 		run(func(ctx context.Context) {
-			s, err := c.cfg.ArangoDB.Scrape(ctx)
-			if err != nil {
-				report(SourceArangoDB, err)
-				return
+			var s *ArangoSnapshot
+			if req.Health != nil {
+				s = c.cfg.ArangoDB.ScrapeServers(ctx, req.Health)
+			} else {
+				var err error
+				if s, err = c.cfg.ArangoDB.Scrape(ctx); err != nil {
+					report(SourceArangoDB, err)
+					return
+				}
 			}
 			for _, e := range s.Errors {
 				report(SourceArangoDB, e)

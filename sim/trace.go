@@ -26,6 +26,9 @@ var ErrBadTrace = errors.New("bad trace")
 type Trace struct {
 	T   []time.Duration
 	RPS []float64
+	// Start is the wall-clock time of T = 0 when the source carries one
+	// (Prometheus answers do, t_seconds CSV does not: zero).
+	Start time.Time
 }
 
 // ReadTrace reads CSV "t_seconds,rps" with that header, t strictly

@@ -637,3 +637,23 @@ func (s ClusterState) String() string {
 	}
 	return b.String()
 }
+
+// InProcess returns a transport that serves requests to every listener of
+// the world (Marathon, Mesos master and agents, each cluster's ArangoDB
+// endpoint) with the listener's own handler, fault wrappers included,
+// without the socket: the same URLs, requests and answers, much cheaper.
+// It needs Start (the listeners' addresses are the hosts it knows).
+func (w *World) InProcess() *InProcess {
+	t := NewInProcess()
+	for addr, h := range w.dc.Handlers() {
+		t.Handle(addr, h)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, name := range w.names {
+		if c := w.clusters[name]; c.srv != nil {
+			t.Handle(c.ln.Addr().String(), c.srv.Handler)
+		}
+	}
+	return t
+}

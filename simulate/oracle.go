@@ -33,7 +33,7 @@ func (s *setup) oracle(tc traceCase) Result {
 		nc[i] = max(need(l, s.params.CoordinatorRPS, s.line.coord), 1)
 		nd[i] = max(need(l, s.params.DBServerRPS, s.line.db), floor)
 	}
-	r := Result{Trace: tc.name, Contender: Oracle, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
+	r := Result{Trace: tc.name, Contender: Oracle, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}
 	var acts [2]actionCounter
 	prev := [2]int{}

@@ -36,6 +36,10 @@ const (
 	Oracle    = "oracle"
 )
 
+// DefaultStart is where a replay of a trace without timestamps starts:
+// a Monday, 00:00 UTC.
+var DefaultStart = time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)
+
 // Baselines lists the baseline names Options.Baselines accepts, in report order.
 func Baselines() []string { return []string{Static, HPA, Threshold, Oracle} }
 
@@ -73,14 +77,22 @@ type Options struct {
 	Duration time.Duration
 	// SLO is the p95 latency above which a step counts as overloaded (500ms).
 	SLO time.Duration
-	// Start is the virtual wall-clock time the replay starts at (default
-	// Monday 2026-06-22 00:00 UTC), which places the policy's schedules.
+	// Start is the virtual wall-clock time every replay starts at, which
+	// places the policy's schedules. Zero: the trace's own start when it
+	// carries one (Prometheus answers), else DefaultStart.
 	Start time.Time
 	// Params of the world (zero: sim.DefaultParams; agents are sized to
 	// fit every contender's largest count).
 	Params sim.Params
 	// Progress, when set, receives one line per finished run.
 	Progress io.Writer
+	// Advance, when set, is told how far each contender got: virtual time
+	// done of total, about every virtual hour and at the end. It is called
+	// from the contenders' goroutines at once.
+	Advance func(trace, contender string, done, total time.Duration)
+	// Parallel bounds how many contender runs (of all traces) go at once
+	// (0: all; 1: one after the other). The results do not depend on it.
+	Parallel int
 }
 
 // Report is the outcome of Run.
@@ -94,6 +106,7 @@ type Report struct {
 type Result struct {
 	Trace     string
 	Contender string
+	Start     time.Time // virtual wall-clock time the replay started at
 	ScaleRPS  float64
 	Duration  time.Duration
 	Step      time.Duration
@@ -138,6 +151,7 @@ type setup struct {
 	targets  roleTargets
 	line     oracleLine
 	notes    []string
+	sem      chan struct{} // bounds the runs at once (nil: no bound)
 }
 
 // roleTargets are the utilisation targets (demand / capacity) per role that
@@ -160,12 +174,34 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Notes: s.notes, SLO: s.opts.SLO}
-	for _, ti := range s.opts.Traces {
-		runs, err := s.runTrace(ctx, ti)
-		if err != nil {
+	// Every trace is checked before anything runs.
+	tcs := make([]traceCase, len(s.opts.Traces))
+	for i, ti := range s.opts.Traces {
+		if tcs[i], err = s.traceCase(ti); err != nil {
 			return nil, fmt.Errorf("trace %s: %w", ti.Name, err)
 		}
-		rep.Results = append(rep.Results, runs...)
+	}
+	if s.opts.Parallel > 0 {
+		s.sem = make(chan struct{}, s.opts.Parallel)
+	}
+	// The traces run side by side too: the policy contenders are the slow
+	// ones, and with one trace at a time only one of them would be busy.
+	runs := make([][]Result, len(tcs))
+	errs := make([]error, len(tcs))
+	var wg sync.WaitGroup
+	for i, tc := range tcs {
+		wg.Go(func() {
+			if runs[i], errs[i] = s.runTrace(ctx, tc); errs[i] != nil {
+				errs[i] = fmt.Errorf("trace %s: %w", tc.name, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		rep.Results = append(rep.Results, r...)
 	}
 	return rep, nil
 }
@@ -187,9 +223,6 @@ func prepare(o Options) (*setup, error) {
 	}
 	if o.SLO <= 0 {
 		o.SLO = 500 * time.Millisecond
-	}
-	if o.Start.IsZero() {
-		o.Start = time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)
 	}
 	if o.ScaleRPS < 0 || math.IsNaN(o.ScaleRPS) || math.IsInf(o.ScaleRPS, 0) || o.Duration < 0 {
 		return nil, fmt.Errorf("%w: scale-rps and duration must not be negative", ErrBadOptions)
@@ -313,6 +346,7 @@ type traceCase struct {
 	scale    float64
 	peak     float64 // of the replayed part, after scaling
 	steps    int
+	start    time.Time // virtual wall-clock time of the replay's start
 }
 
 // AutoScale is the factor that makes a trace's peak need about 80 % of the
@@ -347,20 +381,25 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 	if scale == 0 {
 		scale = AutoScale(raw, s.pc.Roles[policy.Coordinators].Max, s.params.CoordinatorRPS, s.targets.coord)
 	}
+	start := s.opts.Start
+	if start.IsZero() {
+		start = tr.Start
+	}
+	if start.IsZero() {
+		start = DefaultStart
+	}
 	return traceCase{
-		name: ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
+		start: start,
+		name:  ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
 		scale: scale, peak: raw * scale, steps: steps,
 	}, nil
 }
 
 // runTrace runs every contender on one trace, each on its own world and
-// clock, concurrently: their results do not depend on each other or on
-// scheduling.
-func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
-	tc, err := s.traceCase(ti)
-	if err != nil {
-		return nil, err
-	}
+// clock, within Options.Parallel runs at once: their results do not depend on
+// each other or on scheduling (TestDeterministic compares with a
+// sequential run).
+func (s *setup) runTrace(ctx context.Context, tc traceCase) ([]Result, error) {
 	names := append([]string{Policy}, s.opts.Baselines...)
 	runs := make([]Result, len(names))
 	errs := make([]error, len(names))
@@ -368,6 +407,10 @@ func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
+			if s.sem != nil {
+				s.sem <- struct{}{}
+				defer func() { <-s.sem }()
+			}
 			var r Result
 			var err error
 			if name == Oracle {
@@ -378,6 +421,9 @@ func (s *setup) runTrace(ctx context.Context, ti TraceInput) ([]Result, error) {
 			}
 			s.finish(&r)
 			runs[i] = r
+			if s.opts.Advance != nil {
+				s.opts.Advance(tc.name, name, tc.duration, tc.duration)
+			}
 			if s.opts.Progress != nil {
 				mu.Lock()
 				fmt.Fprintf(s.opts.Progress, "%s × %s: %.1f coordinator-h, %.1f dbserver-h, %.1f overload min, lost shards %d\n",
@@ -468,4 +514,4 @@ func (s *setup) worldParams(tc traceCase) sim.Params {
 }
 
 // worldClock is a fresh virtual clock at the options' start.
-func (s *setup) worldClock() *clock.Virtual { return clock.NewVirtual(s.opts.Start) }
+func (s *setup) worldClock(tc traceCase) *clock.Virtual { return clock.NewVirtual(tc.start) }

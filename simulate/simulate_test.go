@@ -295,7 +295,6 @@ func TestThresholdOnTrace(t *testing.T) {
 // back down (DB servers through the clean-out saga) and loses no shard.
 func TestPolicyOnTrace(t *testing.T) {
 	o := stepOptions(t)
-	o.Duration = 2 * time.Hour
 	rep := run(t, o)
 	p := result(t, rep, "step", Policy)
 	if p.LostShards != 0 {
@@ -354,11 +353,15 @@ func examplePolicy(t testing.TB) []byte {
 	return b
 }
 
-// Two runs with the same seed give the same bytes: table, CSV and PNG.
+// Two runs with the same seed give the same bytes: table, CSV and PNG,
+// whether the contenders run side by side or one after the other.
 func TestDeterministic(t *testing.T) {
 	o := stepOptions(t)
 	o.Seed = 7
-	render := func() (md, csv, png []byte) {
+	// A second trace, so traces run side by side as well.
+	o.Traces = append(o.Traces, TraceInput{Name: "step2", Trace: o.Traces[0].Trace})
+	render := func(parallel int) (md, csv, png []byte) {
+		o.Parallel = parallel
 		rep := run(t, o)
 		var a, b, c bytes.Buffer
 		if err := WriteMarkdown(&a, rep); err != nil {
@@ -372,8 +375,8 @@ func TestDeterministic(t *testing.T) {
 		}
 		return a.Bytes(), b.Bytes(), c.Bytes()
 	}
-	md1, csv1, png1 := render()
-	md2, csv2, png2 := render()
+	md1, csv1, png1 := render(1)
+	md2, csv2, png2 := render(0)
 	if !bytes.Equal(md1, md2) {
 		t.Fatalf("markdown differs:\n%s\n---\n%s", md1, md2)
 	}
@@ -433,5 +436,30 @@ func BenchmarkSimulateDay(b *testing.B) {
 		Policy: examplePolicy(b), Baselines: []string{}}
 	for b.Loop() {
 		run(b, o)
+	}
+}
+
+// A replay starts at --start, else at the trace's own first timestamp,
+// else on DefaultStart; the policy's schedules see that time.
+func TestStart(t *testing.T) {
+	at := time.Date(2026, 7, 1, 9, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name         string
+		opt, trStart time.Time
+		want         time.Time
+	}{
+		{"default", time.Time{}, time.Time{}, DefaultStart},
+		{"trace", time.Time{}, at, at},
+		{"option wins", at.Add(time.Hour), at, at.Add(time.Hour)},
+	} {
+		o := stepOptions(t, Static)
+		o.Duration = time.Minute
+		o.Start = c.opt
+		o.Traces[0].Trace.Start = c.trStart
+		for _, r := range run(t, o).Results {
+			if !r.Start.Equal(c.want) {
+				t.Errorf("%s: %s started at %s, want %s", c.name, r.Contender, r.Start, c.want)
+			}
+		}
 	}
 }

@@ -19,7 +19,7 @@ type actor func(ctx context.Context, now time.Time, st sim.ClusterState) error
 
 // runWorld replays tc against a fresh world driven by the named contender.
 func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result, error) {
-	clk := s.worldClock()
+	clk := s.worldClock(tc)
 	cluster := s.pc.Name
 	spec := sim.ClusterSpec{Name: cluster, Collections: collections(), Load: tc.load}
 	if name == Static {
@@ -65,17 +65,22 @@ func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result
 		return Result{}, fmt.Errorf("%w: %q", ErrUnknownSetup, name)
 	}
 
-	r := Result{Trace: tc.name, Contender: name, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
+	r := Result{Trace: tc.name, Contender: name, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}
 	var acts [2]actionCounter
 	prev := [2]int{spec.Coordinators, spec.DBServers}
 	for i := 0; i < tc.steps; i++ {
-		if i%240 == 0 && ctx.Err() != nil {
-			return Result{}, ctx.Err()
+		if i%240 == 0 {
+			if ctx.Err() != nil {
+				return Result{}, ctx.Err()
+			}
+			if s.opts.Advance != nil {
+				s.opts.Advance(tc.name, name, time.Duration(i)*s.interval, tc.duration)
+			}
 		}
 		w.Advance(s.interval)
 		st := w.State(cluster)
-		r.Samples = append(r.Samples, s.sample(st, clk.Now().Sub(s.opts.Start)))
+		r.Samples = append(r.Samples, s.sample(st, clk.Now().Sub(tc.start)))
 		if act != nil {
 			if err := act(ctx, clk.Now(), st); err != nil {
 				return Result{}, err
@@ -151,11 +156,11 @@ func (s *setup) policyActor(w *sim.World, clk interface{ Now() time.Time }) (act
 	if err != nil {
 		return nil, nil, err
 	}
-	// The transport run builds, minus proxy and TLS: idle connections are
-	// kept per host, so scrapes reuse them instead of dialling each time.
-	tr := &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}
-	client := &http.Client{Transport: tr}
-	closeIdle = tr.CloseIdleConnections
+	// The controller's clients reach the emulators through the in-process
+	// transport: the same handlers, requests and answers as over TCP,
+	// without the sockets (most of a replay's time went to them).
+	client := &http.Client{Transport: w.InProcess()}
+	closeIdle = func() {}
 	st := &controller.Setup{
 		Plain:         client,
 		DCOS:          client,

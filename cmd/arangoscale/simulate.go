@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,7 +40,13 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var traces multiFlag
-	fs.Var(&traces, "trace", "trace CSV \"t_seconds,rps\" (repeatable; default: the embedded World Cup 98 day)")
+	fs.Var(&traces, "trace", "trace: CSV \"t_seconds,rps\" or a Prometheus query_range answer (.json) (repeatable; default: the embedded World Cup 98 day)")
+	promURL := fs.String("prometheus", "", "fetch the trace from this Prometheus server (with --query and --range)")
+	promQuery := fs.String("query", "", "PromQL giving one series of requests per second (with --prometheus)")
+	promRange := fs.Duration("range", 7*24*time.Hour, "how far back --prometheus fetches")
+	promStep := fs.Duration("step", time.Minute, "resolution of the --prometheus fetch")
+	startFlag := fs.String("start", "", "virtual wall-clock start of each replay, RFC 3339 (default: the trace's first timestamp when it has one, else Monday 00:00 UTC)")
+	parallel := fs.Int("parallel", 0, "contenders of a trace run at once (0: all)")
 	policyFile := fs.String("policy", "", "policy YAML (required)")
 	cluster := fs.String("cluster", "", "cluster of the policy to simulate (default: the first)")
 	baselines := fs.String("baselines", strings.Join(simulate.Baselines(), ","), "baselines to compare, comma separated (\"\" for none)")
@@ -49,9 +56,10 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	speed := fs.Float64("speed", 1, "trace seconds per virtual second")
 	duration := fs.Duration("duration", 0, "virtual time replayed per trace (0: the whole trace)")
 	slo := fs.Duration("slo", 500*time.Millisecond, "p95 latency above which a step counts as overloaded")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: arangoscale simulate --policy P.yaml [--trace T.csv ...] [flags]")
+		fmt.Fprintln(stderr, "usage: arangoscale simulate --policy P.yaml [--trace T.csv|T.json ...] [flags]")
+		fmt.Fprintln(stderr, "       arangoscale simulate --policy P.yaml --prometheus URL --query 'sum(rate(…[1m]))' [--range 30d] [flags]")
 		fmt.Fprintln(stderr, "       arangoscale simulate --faults random [--seed N] [--runs K] [--duration D]   (invariants under injected faults)")
 		fs.PrintDefaults()
 	}
@@ -72,10 +80,29 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "arangoscale simulate: --speed and --slo must be positive, --scale-rps and --duration not negative")
 		return 2
 	}
+	if (*promURL == "") != (*promQuery == "") {
+		fmt.Fprintln(stderr, "arangoscale simulate: --prometheus and --query go together")
+		return 2
+	}
+	if *parallel < 0 {
+		fmt.Fprintln(stderr, "arangoscale simulate: --parallel must not be negative")
+		return 2
+	}
 	o := simulate.Options{Cluster: *cluster, Seed: *seed, ScaleRPS: *scale, Speed: *speed, Duration: *duration, SLO: *slo,
-		Baselines: []string{}}
+		Baselines: []string{}, Parallel: *parallel}
+	if *startFlag != "" {
+		t, err := time.Parse(time.RFC3339, *startFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale simulate: --start %q: want RFC 3339, e.g. 2026-06-22T00:00:00Z\n", *startFlag)
+			return 2
+		}
+		o.Start = t
+	}
+	var prog *progress
 	if !*quiet {
-		o.Progress = stderr
+		prog = newProgress(stderr, time.Now)
+		o.Progress, o.Advance = prog, prog.advance
+		defer prog.finish()
 	}
 	for _, b := range strings.Split(*baselines, ",") {
 		if b = strings.TrimSpace(b); b != "" {
@@ -88,7 +115,17 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	o.PolicyName, o.Policy = *policyFile, data
-	if len(traces) == 0 {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if *promURL != "" {
+		tr, err := fetchPrometheusTrace(ctx, *promURL, *promQuery, *promRange, *promStep, time.Now(), &http.Client{Timeout: time.Minute})
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
+			return 1
+		}
+		o.Traces = append(o.Traces, simulate.TraceInput{Name: "prometheus", Trace: tr})
+	}
+	if len(traces) == 0 && *promURL == "" {
 		tr, err := sim.ReadTrace(bytes.NewReader(sim.DemoTrace))
 		if err != nil {
 			fmt.Fprintf(stderr, "arangoscale simulate: embedded trace: %v\n", err)
@@ -104,8 +141,6 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		}
 		o.Traces = append(o.Traces, simulate.TraceInput{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), Trace: tr})
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	rep, err := simulate.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
@@ -133,13 +168,19 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// readTraceFile reads a CSV trace, or a Prometheus query_range answer
+// when the file is JSON (.json, or its first byte is '{').
 func readTraceFile(path string) (sim.Trace, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return sim.Trace{}, fmt.Errorf("trace: %w", err)
 	}
-	defer f.Close()
-	tr, err := sim.ReadTrace(f)
+	var tr sim.Trace
+	if strings.EqualFold(filepath.Ext(path), ".json") || bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		tr, err = sim.ReadTraceJSON(data)
+	} else {
+		tr, err = sim.ReadTrace(bytes.NewReader(data))
+	}
 	if err != nil {
 		return sim.Trace{}, fmt.Errorf("%s: %w", path, err)
 	}
