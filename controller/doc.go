@@ -45,7 +45,7 @@
 // `scale` only writes the hold; the controller that owns the cluster acts,
 // so there is never a second reconcile loop beside it.
 //
-// Time comes from an injected clock. Run drives the loop in real time;
-// Step runs one pass and, with wait set, returns only when every due cluster
+// Time comes from an injected clock. Run drives the loop on that clock's
+// ticker (real time in production, virtual time in tests); Step runs one pass and, with wait set, returns only when every due cluster
 // is done, so tests and the simulator advance virtual time and call Step.
 package controller
