@@ -27,7 +27,7 @@ func TestControllerBug_RefusedScaleBecomesManualPinAfterRestart(t *testing.T) {
 	n := e.settleFixed()
 	rs, _ := e.status(t, policy.Coordinators)
 	if n < 0 && contains(rs.Reasons, "manual_override") {
-		t.Skipf("controller bug: a count the controller wrote to ArangoDB numberOfServers before a scale Marathon refused "+
+		t.Fatalf("controller bug: a count the controller wrote to ArangoDB numberOfServers before a scale Marathon refused "+
 			"is taken, after a restart, for an operator's manual change: coordinators pinned at %d (target %d) under %v rps "+
 			"for manual_hold; violations %s", rs.Desired, e.app(coordApp).Instances, e.loadOf(alpha), strings.Join(e.chk.Violations(), "; "))
 	}
@@ -48,7 +48,7 @@ func TestControllerBug_FailedCountWriteBecomesManualPin(t *testing.T) {
 	e.run(20 * time.Minute) // the floor of 4 holds from 10:10 to 10:20
 	rs, _ := e.status(t, policy.Coordinators)
 	if v := e.chk.Violations(); len(v) > 0 && contains(rs.Reasons, "manual_override") {
-		t.Skipf("controller bug: after a failed numberOfServers write the stale count is taken for an operator's pin: "+
+		t.Fatalf("controller bug: after a failed numberOfServers write the stale count is taken for an operator's pin: "+
 			"coordinators %d (pinned %d) inside the schedule floor 4; violations %s", e.app(coordApp).Instances, rs.Desired, strings.Join(v, "; "))
 	}
 	e.convergeAfterFaults(t)
@@ -70,7 +70,7 @@ func TestControllerBug_OwnCountUnreadBeforeOutageBecomesManualPin(t *testing.T) 
 	e.run(epoch.Add(20 * time.Minute).Sub(e.clk.Now())) // the floor of 4 holds from 10:10 to 10:20
 	rs, _ := e.status(t, policy.Coordinators)
 	if v := e.chk.Violations(); len(v) > 0 && len(e.pins) > 0 {
-		t.Skipf("controller bug: its own numberOfServers count, written just before ArangoDB became unreachable and never "+
+		t.Fatalf("controller bug: its own numberOfServers count, written just before ArangoDB became unreachable and never "+
 			"read back, is taken for an operator's pin once ArangoDB answers (the failed write of the schedule floor's 4 "+
 			"is remembered as written): %s; coordinators %d, pinned %d; violations %s",
 			strings.Join(e.pins, "; "), e.app(coordApp).Instances, rs.Desired, strings.Join(v, "; "))

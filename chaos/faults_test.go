@@ -432,7 +432,7 @@ func TestFault_ReloadRemovesClusterMidSaga(t *testing.T) {
 	if rs, _ := e.status(t, policy.DBServers); n < 0 && contains(rs.Reasons, "manual_override") {
 		// The saga did finish (3 DB servers), but see
 		// TestControllerBug_RefusedScaleBecomesManualPinAfterRestart.
-		t.Skipf("controller bug: the re-added cluster takes the count it wrote to numberOfServers before its removal "+
+		t.Fatalf("controller bug: the re-added cluster takes the count it wrote to numberOfServers before its removal "+
 			"for an operator's change and pins DB servers at %d for manual_hold (DB servers now %d); %v",
 			rs.Desired, e.app(dbApp).Instances, e.chk.Violations())
 	}

@@ -40,7 +40,7 @@ func TestMainFromEnv(t *testing.T) {
 		t.Skip("CHAOS_MAIN not set")
 	}
 	if code := Main(strings.Fields(args), os.Stdout, os.Stderr); code != 0 {
-		t.Logf("exit code %d", code)
+		t.Fatalf("exit code %d", code)
 	}
 }
 
