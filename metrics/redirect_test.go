@@ -5,37 +5,19 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/redirect"
+	"github.com/arangoscale/arangoscale/redirect/redirecttest"
 )
-
-// withAuth adds a credential on every request, as the scrape and DC/OS
-// transports do.
-type withAuth struct{ next http.RoundTripper }
-
-func (a withAuth) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "bearer scrape-secret")
-	return a.next.RoundTrip(r)
-}
 
 // TestSourcesKeepCredentialsHome: a 307 from the Prometheus, ArangoDB or
 // Mesos address to another host, or from https to http, does not take the
 // credential there.
 func TestSourcesKeepCredentialsHome(t *testing.T) {
-	var stolen atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			stolen.Add(1)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}`))
-	}))
-	defer other.Close()
+	other := redirecttest.NewForeign(t, "application/json", `{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}`)
 	to := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 	})
@@ -45,7 +27,7 @@ func TestSourcesKeepCredentialsHome(t *testing.T) {
 	defer secure.Close()
 	clk := clock.NewVirtual(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	for name, srv := range map[string]*httptest.Server{"cross-host": plain, "https to http": secure} {
-		client := &http.Client{Transport: withAuth{srv.Client().Transport}}
+		client := &http.Client{Transport: redirecttest.WithAuth(srv.Client().Transport, "bearer scrape-secret")}
 		p, err := NewPrometheus(srv.URL, client)
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +44,7 @@ func TestSourcesKeepCredentialsHome(t *testing.T) {
 			t.Errorf("mesos %s: %v, want redirect.ErrRefused", name, err)
 		}
 	}
-	if n := stolen.Load(); n != 0 {
+	if n := other.Stolen(); n != 0 {
 		t.Fatalf("a credential reached the other host %d times", n)
 	}
 }

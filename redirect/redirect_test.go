@@ -5,8 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync/atomic"
 	"testing"
+
+	"github.com/arangoscale/arangoscale/redirect/redirecttest"
 )
 
 func TestAllowed(t *testing.T) {
@@ -33,23 +34,8 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
-// headerRT adds a credential on every request, as the auth transports do.
-type headerRT struct{ next http.RoundTripper }
-
-func (h headerRT) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "token=secret")
-	return h.next.RoundTrip(r)
-}
-
 func TestGuardKeepsCredentialsHome(t *testing.T) {
-	var stolen atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			stolen.Add(1)
-		}
-	}))
-	defer other.Close()
+	other := redirecttest.NewForeign(t, "", "")
 	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/same" {
 			http.Redirect(w, r, "/done", http.StatusTemporaryRedirect)
@@ -62,7 +48,7 @@ func TestGuardKeepsCredentialsHome(t *testing.T) {
 	}))
 	defer home.Close()
 	for name, c := range map[string]*http.Client{
-		"Guard": Guard(&http.Client{Transport: headerRT{http.DefaultTransport}}),
+		"Guard": Guard(&http.Client{Transport: redirecttest.WithAuth(http.DefaultTransport, "token=secret")}),
 	} {
 		resp, err := c.Get(home.URL + "/x")
 		if err == nil {
@@ -79,7 +65,7 @@ func TestGuardKeepsCredentialsHome(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
-	if n := stolen.Load(); n != 0 {
+	if n := other.Stolen(); n != 0 {
 		t.Fatalf("credentials reached the other host %d times", n)
 	}
 }

@@ -5,31 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 
 	"github.com/arangoscale/arangoscale/redirect"
+	"github.com/arangoscale/arangoscale/redirect/redirecttest"
 )
 
-// bearer adds a credential on every request, as an authenticating
-// transport given in Options.Client would.
-type bearer struct{ next http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer policy-secret")
-	return b.next.RoundTrip(r)
-}
-
 func TestPolicyURLRedirectKeepsCredentialsHome(t *testing.T) {
-	var stolen atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			stolen.Add(1)
-		}
-		_, _ = w.Write([]byte("clusters: []\n"))
-	}))
-	defer other.Close()
+	// An authenticating transport given in Options.Client adds the credential.
+	other := redirecttest.NewForeign(t, "", "clusters: []\n")
 	to := func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+"/policy.yaml", http.StatusTemporaryRedirect)
 	}
@@ -44,7 +28,7 @@ func TestPolicyURLRedirectKeepsCredentialsHome(t *testing.T) {
 		"cross-host":    {plain.URL + "/policy.yaml", http.DefaultTransport},
 		"https to http": {secure.URL + "/policy.yaml", secure.Client().Transport},
 	} {
-		r, err := New(c.url, (&counting{}).load, Options{Client: &http.Client{Transport: bearer{c.rt}}})
+		r, err := New(c.url, (&counting{}).load, Options{Client: &http.Client{Transport: redirecttest.WithAuth(c.rt, "Bearer policy-secret")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +36,7 @@ func TestPolicyURLRedirectKeepsCredentialsHome(t *testing.T) {
 			t.Errorf("%s: %v, want a source error wrapping redirect.ErrRefused", name, err)
 		}
 	}
-	if n := stolen.Load(); n != 0 {
+	if n := other.Stolen(); n != 0 {
 		t.Fatalf("the policy URL's credential reached another host %d times", n)
 	}
 }
