@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,6 +26,11 @@ type cluster struct {
 	name    string
 	log     *slog.Logger
 	clients *ClusterClients
+	// marathon is the controller's Marathon behind this cluster's fence.
+	marathon Marathon
+	// standby says why this process does not act on the cluster now (""
+	// when it does); only reconcile writes it.
+	standby string
 
 	busy    atomic.Bool  // a reconcile is running
 	nextDue atomic.Int64 // unix nanos
@@ -57,6 +63,18 @@ func (c *Controller) newCluster(pc *policy.Cluster) (*cluster, error) {
 	}
 	if clients == nil || clients.Observer == nil {
 		return nil, fmt.Errorf("connector returned no metrics observer")
+	}
+	cl.marathon = c.cfg.Marathon
+	if f := c.cfg.Fence; f != nil {
+		cl.marathon = fencedMarathon{Marathon: c.cfg.Marathon, fence: f, cluster: pc.Name}
+		fenced := *clients
+		if clients.ArangoDB != nil {
+			fenced.ArangoDB = fencedArangoDB{ArangoDB: clients.ArangoDB, fence: f, cluster: pc.Name}
+		}
+		if clients.Holds != nil {
+			fenced.Holds = fencedHolds{HoldStore: clients.Holds, fence: f, cluster: pc.Name}
+		}
+		clients = &fenced
 	}
 	cl.clients = clients
 	// Series that exist from the start make rate() and increase() see the
@@ -99,7 +117,7 @@ func (cl *cluster) setPolicy(pc *policy.Cluster) {
 
 // publish stores the /status snapshot; the caller holds cl.mu.
 func (cl *cluster) publish() {
-	cr := ClusterRun{Name: cl.name, Interval: cl.intervalLocked().String(), Saga: cl.saga.status, Holds: cl.holds()}
+	cr := ClusterRun{Name: cl.name, Interval: cl.intervalLocked().String(), Saga: cl.saga.status, Holds: cl.holds(), Standby: cl.standby}
 	for _, r := range roles {
 		if w, ok := cl.workers[r]; ok {
 			cr.Roles = append(cr.Roles, w.st)
@@ -124,6 +142,10 @@ func (cl *cluster) due(now time.Time) bool {
 }
 
 func (cl *cluster) sourceError(source string, err error) {
+	if errors.Is(err, ErrStandby) {
+		cl.log.Info("change not sent: standby", "source", source, "error", err)
+		return
+	}
 	cl.ctl.metrics.sourceErrors.WithLabelValues(cl.name, source).Inc()
 	cl.log.Warn("source call failed", "source", source, "error", err)
 }
@@ -161,14 +183,17 @@ func (cl *cluster) reconcile(ctx context.Context) {
 	defer cancel()
 	started := time.Now() // wall time: this measures the reconcile itself
 
+	cl.checkFence()
 	ob := cl.observe(ctx, now)
-	cl.advanceSaga(ctx, ob)
+	if cl.standby == "" {
+		cl.advanceSaga(ctx, ob)
+	}
 	for _, r := range roles {
 		if w, ok := cl.workers[r]; ok {
 			w.reconcile(ctx, ob)
 		}
 	}
-	if ob.arango != nil {
+	if ob.arango != nil && cl.standby == "" {
 		cl.hygiene(ctx, ob)
 	}
 	cl.publish()
@@ -304,10 +329,41 @@ type ClusterRun struct {
 	Saga     SagaStatus   `json:"saga"`
 	// Holds are the manual holds in force, with their expiry.
 	Holds []HoldStatus `json:"holds"`
+	// Standby says why this replica only observes the cluster (another
+	// replica owns it, or the coordination session is down); empty when it
+	// acts.
+	Standby string `json:"standby,omitempty"`
 }
 
 func (cl *cluster) status() ClusterRun {
 	cl.stMu.Lock()
 	defer cl.stMu.Unlock()
 	return cl.st
+}
+
+// checkFence sets cl.standby for this reconcile. A replica that takes a
+// cluster over forgets what it remembered of the saga and re-reads the
+// cooldowns from Marathon, as a restarted process does: the previous owner
+// may have acted since.
+func (cl *cluster) checkFence() {
+	f := cl.ctl.cfg.Fence
+	if f == nil {
+		return
+	}
+	was := cl.standby
+	if err := f.MayAct(cl.name); err != nil {
+		cl.standby = err.Error()
+		if was == "" {
+			cl.log.Info("standby: not acting on the cluster", "why", cl.standby)
+		}
+		return
+	}
+	cl.standby = ""
+	if was != "" {
+		cl.log.Info("owner of the cluster: acting")
+		cl.saga = sagaState{status: SagaStatus{Step: StepIdle}}
+		for _, w := range cl.workers {
+			w.seeded = false
+		}
+	}
 }

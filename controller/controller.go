@@ -39,6 +39,10 @@ type Config struct {
 	ReloadStatus func() (ok bool, at time.Time)
 	// ReloadError, when set, is the error of the latest reload attempt.
 	ReloadError func() error
+	// Fence, when set, is asked right before every change whether this
+	// process may act on the cluster (several replicas, package ha). nil:
+	// it always may.
+	Fence Fence
 	// Resolver looks up host names when matching ArangoDB servers to
 	// Marathon tasks (default net.DefaultResolver.LookupHost).
 	Resolver Resolver

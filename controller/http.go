@@ -41,11 +41,15 @@ func (c *Controller) Handler(o HTTPOptions) http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if ok, why := c.Readiness(); !ok {
+		ok, why := c.Readiness()
+		if !ok {
 			http.Error(w, "not ready:\n"+why+"\n", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
+		if why != "" { // the clusters this replica only observes
+			_, _ = w.Write([]byte(why + "\n"))
+		}
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

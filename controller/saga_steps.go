@@ -169,7 +169,7 @@ func (cl *cluster) kill(ctx context.Context, ob *observation, c *victim, srv ara
 // at Marathon's tasks either way.
 func (cl *cluster) sendKill(ctx context.Context, ob *observation, c *victim, task string, from int) {
 	c.task, c.from, c.killed = task, from, ob.now
-	if err := cl.ctl.cfg.Marathon.KillTasks(ctx, []string{task}, true); err != nil {
+	if err := cl.marathon.KillTasks(ctx, []string{task}, true); err != nil {
 		cl.sourceError("marathon", fmt.Errorf("kill task %s: %w", task, err))
 		if w := cl.workers[policy.DBServers]; w != nil {
 			w.fail(ob.now, err)

@@ -50,6 +50,8 @@ type Setup struct {
 	Version, Commit string
 	// Resolver, when set, replaces DNS for matching servers to tasks.
 	Resolver Resolver
+	// Fence, when set, gates every change (several replicas: package ha).
+	Fence Fence
 
 	mesosOnce sync.Once
 	mesos     *metrics.Mesos
@@ -203,6 +205,7 @@ func (w *Setup) Build() (*Controller, error) {
 		ReloadStatus: w.ReloadStatus,
 		ReloadError:  w.ReloadError,
 		Resolver:     w.Resolver,
+		Fence:        w.Fence,
 	})
 }
 

@@ -48,6 +48,11 @@ func (c *Controller) Readiness() (bool, string) {
 	}
 	c.mu.Unlock()
 	var why []string
+	if h, ok := c.cfg.Fence.(FenceHealth); ok {
+		if err := h.Healthy(); err != nil {
+			why = append(why, "coordination: "+err.Error()+": no cluster is acted on")
+		}
+	}
 	for _, cl := range clusters {
 		for _, rs := range cl.status().Roles {
 			if rs.Observed {
@@ -63,7 +68,13 @@ func (c *Controller) Readiness() (bool, string) {
 	if len(why) > 0 {
 		return false, strings.Join(why, "\n")
 	}
-	return true, ""
+	var standby []string
+	for _, cl := range clusters {
+		if s := cl.status().Standby; s != "" {
+			standby = append(standby, fmt.Sprintf("cluster %s: standby: %s", cl.name, s))
+		}
+	}
+	return true, strings.Join(standby, "\n")
 }
 
 // MarshalJSON writes counts never observed as null, not 0: a 0 in /status

@@ -149,6 +149,9 @@ func (w *worker) forgetMetrics() {
 
 // fail records a failed call and backs off exponentially.
 func (w *worker) fail(now time.Time, err error) {
+	if errors.Is(err, ErrStandby) {
+		return // not a failure: another replica acts
+	}
 	w.failures++
 	d := w.bo.NextBackOff()
 	w.backoffUntil = now.Add(d)
@@ -213,6 +216,9 @@ func (w *worker) reconcile(ctx context.Context, ob *observation) {
 		w.lastDryRun = ""
 		return
 	}
+	if w.cl.standby != "" {
+		return // observed and reported; the owner acts
+	}
 	dir := rec.Direction.String()
 	if ctl.cfg.DryRun {
 		ctl.metrics.actions.WithLabelValues(w.cl.name, string(w.role), dir, "dry_run").Inc()
@@ -235,8 +241,13 @@ func (w *worker) reconcile(ctx context.Context, ob *observation) {
 func (w *worker) scale(ctx context.Context, now time.Time, app *marathon.App, to int, d policy.Direction) {
 	ctl := w.cl.ctl
 	dir := d.String()
-	_, err := ctl.cfg.Marathon.Scale(ctx, w.appID, to, false)
+	_, err := w.cl.marathon.Scale(ctx, w.appID, to, false)
 	act := &ActionStatus{At: now, From: app.Instances, To: to, Direction: dir, Result: "success"}
+	if errors.Is(err, ErrStandby) {
+		// Ownership went away since the reconcile began: nothing was sent.
+		w.log.Info("not scaling: standby", "to", to, "error", err)
+		return
+	}
 	if err != nil {
 		act.Result, act.Error = "failed", err.Error()
 		w.st.LastAction = act
