@@ -60,6 +60,10 @@ type Config struct {
 	AdminTokenFile         string `envconfig:"ADMIN_TOKEN_FILE" desc:"bearer token required by mutating HTTP endpoints"`
 	AdminOpen              bool   `envconfig:"ADMIN_OPEN" default:"false" desc:"without ADMIN_TOKEN_FILE, allow mutating HTTP endpoints without a token"`
 	PprofListen            string `envconfig:"PPROF_LISTEN" desc:"loopback address for /debug/pprof (e.g. 127.0.0.1:6060); unset: off"`
+
+	ZK               string        `envconfig:"ZK" desc:"ZooKeeper for several replicas: zk://host:port,host:port/chroot; unset: one instance"`
+	ZKAuthFile       string        `envconfig:"ZK_AUTH_FILE" desc:"ZooKeeper digest credentials, user:password"`
+	ZKSessionTimeout time.Duration `envconfig:"ZK_SESSION_TIMEOUT" default:"10s" desc:"ZooKeeper session timeout: how long a lost replica keeps its clusters"`
 }
 
 // Error is a configuration error about one variable. Its text is a single
@@ -293,7 +297,7 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateZK()
 }
 
 // checkLoopback accepts only a loopback host:port: profiles show memory

@@ -54,6 +54,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		PolicyFile: "policies.yaml", MarathonURL: "http://marathon.mesos:8080", MesosURL: "http://leader.mesos:5050",
 		Listen: ":9100", Interval: 15 * time.Second, LogLevel: "info", LogFormat: "json", SourceTimeout: 5 * time.Second,
+		ZKSessionTimeout: 10 * time.Second,
 	}
 	if *c != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *c, want)

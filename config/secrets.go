@@ -20,6 +20,7 @@ type Secrets struct {
 	ArangoDBPassword   string
 	ArangoDBJWTSecret  string
 	AdminToken         string
+	ZKAuth             string // user:password for ZooKeeper's digest scheme
 }
 
 // ServiceAccount is the part of a DC/OS service account file arangoscale
@@ -47,6 +48,12 @@ func (c *Config) LoadSecrets() (Secrets, error) {
 	}
 	if s.AdminToken, err = readSecret("ADMIN_TOKEN_FILE", c.AdminTokenFile); err != nil {
 		return Secrets{}, err
+	}
+	if s.ZKAuth, err = readSecret("ZK_AUTH_FILE", c.ZKAuthFile); err != nil {
+		return Secrets{}, err
+	}
+	if user, _, ok := strings.Cut(s.ZKAuth, ":"); s.ZKAuth != "" && (!ok || user == "") {
+		return Secrets{}, bad("ZK_AUTH_FILE", "%q: want user:password", c.ZKAuthFile)
 	}
 	if c.DCOSServiceAccountFile != "" {
 		sa, err := os.ReadFile(c.DCOSServiceAccountFile)
@@ -106,9 +113,9 @@ func (s Secrets) summary() string {
 		}
 		return `""`
 	}
-	return fmt.Sprintf("config.Secrets{DCOSServiceAccount:%s DCOSToken:%s ArangoDBPassword:%s ArangoDBJWTSecret:%s AdminToken:%s}",
+	return fmt.Sprintf("config.Secrets{DCOSServiceAccount:%s DCOSToken:%s ArangoDBPassword:%s ArangoDBJWTSecret:%s AdminToken:%s ZKAuth:%s}",
 		set(len(s.DCOSServiceAccount) > 0), set(s.DCOSToken != ""), set(s.ArangoDBPassword != ""),
-		set(s.ArangoDBJWTSecret != ""), set(s.AdminToken != ""))
+		set(s.ArangoDBJWTSecret != ""), set(s.AdminToken != ""), set(s.ZKAuth != ""))
 }
 
 // String redacts every value.
@@ -130,6 +137,7 @@ func (s Secrets) LogValue() slog.Value {
 		attr("arangodb_password", s.ArangoDBPassword != ""),
 		attr("arangodb_jwt_secret", s.ArangoDBJWTSecret != ""),
 		attr("admin_token", s.AdminToken != ""),
+		attr("zk_auth", s.ZKAuth != ""),
 	)
 }
 
