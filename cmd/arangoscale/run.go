@@ -58,6 +58,15 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 
 	w.ReloadStatus = rl.LastSuccess
 	w.ReloadError = rl.LastError
+	node, err := startHA(cfg, secrets, w)
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: ARANGOSCALE_ZK: %v\n", err)
+		return 2
+	}
+	if node != nil {
+		defer node.Close() // after the loop: the clusters are handed over at once
+		node.SetClusters(clusterNames(rl.Current()))
+	}
 	ctl, err := w.Build()
 	if err != nil {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
@@ -71,6 +80,9 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		if err := ctl.SetPolicy(p); err != nil {
 			logger.Error("new policy could not be applied; the previous one stays", "error", err)
 			return
+		}
+		if node != nil {
+			node.SetClusters(clusterNames(p))
 		}
 		if hooks.policy != nil {
 			hooks.policy(p)
