@@ -27,6 +27,10 @@ var contract = []string{
 	"arangoscale_dry_run",
 	"arangoscale_failed_servers_with_shards",
 	"arangoscale_reconcile_interval_seconds",
+	// DESIGN.md "Second stage": several replicas on ZooKeeper (package ha).
+	"arangoscale_leader",
+	"arangoscale_owned_clusters",
+	"arangoscale_zk_connected",
 }
 
 // inContract reports whether a series name belongs to a contract metric

@@ -4,7 +4,6 @@ import "github.com/prometheus/client_golang/prometheus"
 
 type nodeMetrics struct {
 	leader, owned, connected prometheus.Gauge
-	cluster                  *prometheus.GaugeVec
 }
 
 func newNodeMetrics(reg prometheus.Registerer) (nodeMetrics, error) {
@@ -18,11 +17,8 @@ func newNodeMetrics(reg prometheus.Registerer) (nodeMetrics, error) {
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "arangoscale_zk_connected", Help: "1 while this replica's ZooKeeper session is live.",
 		}),
-		cluster: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "arangoscale_cluster_owned", Help: "1 for each cluster of the policy this replica owns, 0 for those it only observes.",
-		}, []string{"cluster"}),
 	}
-	for _, c := range []prometheus.Collector{m.leader, m.owned, m.connected, m.cluster} {
+	for _, c := range []prometheus.Collector{m.leader, m.owned, m.connected} {
 		if err := reg.Register(c); err != nil {
 			return nodeMetrics{}, err
 		}

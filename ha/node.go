@@ -41,8 +41,8 @@ type Config struct {
 	Resync time.Duration
 	Clock  clock.Clock
 	Logger *slog.Logger
-	// Registry receives arangoscale_leader, arangoscale_owned_clusters,
-	// arangoscale_zk_connected and arangoscale_cluster_owned.
+	// Registry receives arangoscale_leader, arangoscale_owned_clusters and
+	// arangoscale_zk_connected.
 	Registry prometheus.Registerer
 }
 

@@ -230,17 +230,6 @@ func (n *Node) publish() {
 	n.m.connected.Set(b2f(s.Connected))
 	n.m.leader.Set(b2f(s.Leader))
 	n.m.owned.Set(float64(len(s.Owned)))
-	n.mu.Lock()
-	clusters := n.clusters
-	n.mu.Unlock()
-	mine := map[string]bool{}
-	for _, c := range s.Owned {
-		mine[c] = true
-	}
-	n.m.cluster.Reset()
-	for _, c := range clusters {
-		n.m.cluster.WithLabelValues(c).Set(b2f(mine[c]))
-	}
 }
 
 func containsString(list []string, s string) bool {
