@@ -22,7 +22,7 @@ import (
 // the printed policy and run line bring a controller to ready over all
 // clusters with the credentials it wrote.
 func TestEmulateAuthRehearsal(t *testing.T) {
-	base := freePorts(t, 2+2+sim.DefaultParams().DCOS.Agents)
+	base := freePorts(t, 2+2+agentsFor(sim.DefaultParams().DCOS, 2).Agents)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := make(chan *emulated, 1)
