@@ -134,6 +134,7 @@ type harnessOpts struct {
 	resolver controller.Resolver
 	params   *sim.Params
 	spec     *sim.ClusterSpec
+	fence    controller.Fence
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -186,6 +187,7 @@ func (h *harness) start(o harnessOpts) {
 		SourceTimeout: 2 * time.Second,
 		Backoff:       controller.BackoffSettings{Initial: 15 * time.Second, Max: 2 * time.Minute, NoJitter: true},
 		Resolver:      o.resolver,
+		Fence:         o.fence,
 	}
 	ctl, err := s.Build()
 	if err != nil {
