@@ -28,6 +28,7 @@ func TestOwnerKilledMidCleanOut(t *testing.T) {
 		return h.dbTarget() == 3 && h.saga(second).Step == controller.StepIdle && h.log.count("/removeServer") > 0
 	})
 	h.run(2 * time.Minute)
+	t.Logf("first owner %s, then %s; changes:%s", first.name, second.name, describe(h.log.all()))
 	for suffix, want := range map[string]int{"/cleanOutServer": 1, "/v2/tasks/delete": 1, "/removeServer": 1} {
 		if got := h.log.count(suffix); got != want {
 			t.Errorf("%s sent %d times, want %d:%s", suffix, got, want, describe(h.log.all()))

@@ -247,6 +247,9 @@ func (n *Node) mayActLocked(cluster string) error {
 	return nil
 }
 
+// SessionID is the ZooKeeper session of this node (0 before the first).
+func (n *Node) SessionID() int64 { return n.conn.SessionID() }
+
 // Healthy is nil while the ZooKeeper session is live.
 func (n *Node) Healthy() error {
 	if !n.connected.Load() {
