@@ -31,6 +31,8 @@ type cluster struct {
 	// standby says why this process does not act on the cluster now (""
 	// when it does); only reconcile writes it.
 	standby string
+	// waiting mirrors standby != "" for Step, which reads it without mu.
+	waiting atomic.Bool
 
 	busy    atomic.Bool  // a reconcile is running
 	nextDue atomic.Int64 // unix nanos
@@ -138,7 +140,15 @@ func (cl *cluster) intervalLocked() time.Duration {
 }
 
 func (cl *cluster) due(now time.Time) bool {
-	return now.UnixNano() >= cl.nextDue.Load()
+	return now.UnixNano() >= cl.nextDue.Load() || cl.takingOver()
+}
+
+// takingOver: the cluster was standby at its last reconcile and this
+// process may act on it now. It is reconciled at the next tick, not an
+// interval later, so a takeover costs the session timeout and a second.
+func (cl *cluster) takingOver() bool {
+	f := cl.ctl.cfg.Fence
+	return f != nil && cl.waiting.Load() && f.MayAct(cl.name) == nil
 }
 
 func (cl *cluster) sourceError(source string, err error) {
@@ -353,12 +363,14 @@ func (cl *cluster) checkFence() {
 	was := cl.standby
 	if err := f.MayAct(cl.name); err != nil {
 		cl.standby = err.Error()
+		cl.waiting.Store(true)
 		if was == "" {
 			cl.log.Info("standby: not acting on the cluster", "why", cl.standby)
 		}
 		return
 	}
 	cl.standby = ""
+	cl.waiting.Store(false)
 	if was != "" {
 		cl.log.Info("owner of the cluster: acting")
 		cl.saga = sagaState{status: SagaStatus{Step: StepIdle}}

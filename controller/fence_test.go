@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -66,7 +67,9 @@ func TestStandbyObservesOnly(t *testing.T) {
 		t.Fatalf("readiness %v %q: want ready, naming the standby cluster", ok, why)
 	}
 	fence.set(true)
-	h.run(step)
+	// The new owner acts at the next tick, not an interval later.
+	h.world.Advance(time.Second)
+	h.ctl.Step(context.Background(), true)
 	if got := h.state().Coordinators.Target; got <= 2 {
 		t.Fatalf("owner did not scale: target %d", got)
 	}
