@@ -45,6 +45,19 @@
 // `scale` only writes the hold; the controller that owns the cluster acts,
 // so there is never a second reconcile loop beside it.
 //
+// # Several replicas
+//
+// With Config.Fence set (package ha, ARANGOSCALE_ZK) every change — a
+// Marathon scale or kill, cleanOutServer, removeServer, numberOfServers, a
+// rebalance, a hold written — goes through a decorator of the Marathon,
+// ArangoDB and hold clients that asks the fence right before the call. A
+// refused call returns ErrStandby, which is neither a source error nor a
+// reason to back off. A reconcile that starts without the cluster's
+// ownership observes, decides and reports only, marked standby in /status
+// and /readyz. A replica that gains a cluster forgets its saga memory and
+// re-reads cooldowns from Marathon, as a restarted process does, and
+// reconciles it at the next tick.
+//
 // Time comes from an injected clock. Run drives the loop on that clock's
 // ticker (real time in production, virtual time in tests); Step runs one pass and, with wait set, returns only when every due cluster
 // is done, so tests and the simulator advance virtual time and call Step.
