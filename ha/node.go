@@ -73,6 +73,7 @@ type Node struct {
 	inflight  map[string]int
 	watched   map[string]bool
 	baseOK    int64 // the session the base paths were checked in
+	authed    bool  // the digest credentials were accepted once
 	changed   chan struct{}
 }
 
@@ -135,13 +136,6 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("ha: connect to ZooKeeper: %w", err)
 	}
 	n.conn = conn
-	if cfg.Auth != "" {
-		// Kept by the client and sent again on every reconnect.
-		if err := conn.AddAuth("digest", []byte(cfg.Auth)); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("ha: ZooKeeper digest auth: %w", err)
-		}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go n.run(ctx)

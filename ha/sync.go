@@ -24,8 +24,19 @@ func (n *Node) sync(full bool) error {
 			delete(n.owned, c)
 		}
 	}
-	base, member, memberSID := n.baseOK, n.member, n.memberSID
+	base, member, memberSID, authed := n.baseOK, n.member, n.memberSID, n.authed
 	n.mu.Unlock()
+
+	if n.cfg.Auth != "" && !authed {
+		// Only a session can take them; once accepted the client sends
+		// them again on every reconnect.
+		if err := n.conn.AddAuth("digest", []byte(n.cfg.Auth)); err != nil {
+			return fmt.Errorf("digest auth: %w", err)
+		}
+		n.mu.Lock()
+		n.authed = true
+		n.mu.Unlock()
+	}
 
 	if base != sid {
 		if err := n.ensure(n.membersPath()); err != nil {
