@@ -173,6 +173,7 @@ func TestCutOffReplicaStopsBeforeSuccessorStarts(t *testing.T) {
 	}
 	leave()
 
+	cut := time.Now()
 	proxy.Cut()
 	waitAll(t, 10*time.Second, "a's gate closed", []*ha.Node{a}, func(s []ha.Snapshot) bool { return !s[0].Connected })
 	for _, c := range clusters {
@@ -183,11 +184,46 @@ func TestCutOffReplicaStopsBeforeSuccessorStarts(t *testing.T) {
 	if a.Healthy() == nil {
 		t.Fatal("cut-off replica reports healthy")
 	}
+	closed := time.Since(cut)
 	waitAll(t, 20*time.Second, "b owns everything", []*ha.Node{b}, func(s []ha.Snapshot) bool {
 		return len(s[0].Owned) == len(clusters)
 	})
+	t.Logf("session %s: a's gate closed %s after the cut, b owned a's clusters after %s",
+		sessionTimeout, closed.Round(time.Millisecond), time.Since(cut).Round(time.Millisecond))
 	proxy.Heal()
 	waitAll(t, 20*time.Second, "a back, clusters shared again", nodes, func(s []ha.Snapshot) bool {
 		return s[0].Connected && ownedOnce(clusters, s) && len(s[0].Owned) > 0
+	})
+}
+
+// TestSilentPartitionClosesGateBeforeExpiry: behind a black hole the
+// client hears nothing; it gives the connection up after two thirds of
+// the session timeout and closes its gate, while the server expires the
+// session only after the whole timeout: the standby never takes a cluster
+// over while the cut-off replica still lets changes to it through.
+func TestSilentPartitionClosesGateBeforeExpiry(t *testing.T) {
+	zks := zktest.Start(t)
+	proxy := zktest.NewProxy(t, zks.Addr())
+	var clusters []string
+	for i := range 12 {
+		clusters = append(clusters, fmt.Sprintf("c%02d", i))
+	}
+	a := startNode(t, proxy.Addr(), "a", clusters)
+	defer a.Close()
+	b := startNode(t, zks.Addr(), "b", clusters)
+	defer b.Close()
+	nodes := []*ha.Node{a, b}
+	waitAll(t, 20*time.Second, "shared", nodes, func(s []ha.Snapshot) bool {
+		return ownedOnce(clusters, s) && len(s[0].Owned) > 0 && len(s[1].Owned) > 0
+	})
+	mine := a.Snapshot().Owned
+	proxy.Blackhole()
+	waitAll(t, 20*time.Second, "b owns everything", nodes, func(s []ha.Snapshot) bool {
+		for _, c := range mine {
+			if slices.Contains(s[1].Owned, c) && a.MayAct(c) == nil {
+				t.Fatalf("b owns %s while a may still act on it: %+v", c, s[0])
+			}
+		}
+		return len(s[1].Owned) == len(clusters)
 	})
 }

@@ -16,6 +16,7 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	hole  bool // connections stay open, every byte is dropped
 	conns map[net.Conn]struct{}
 }
 
@@ -61,8 +62,8 @@ func (p *Proxy) pipe(c net.Conn) {
 	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	go func() { p.copy(up, c); done <- struct{}{} }()
+	go func() { p.copy(c, up); done <- struct{}{} }()
 	<-done
 	_ = c.Close()
 	_ = up.Close()
@@ -70,6 +71,37 @@ func (p *Proxy) pipe(c net.Conn) {
 	delete(p.conns, c)
 	delete(p.conns, up)
 	p.mu.Unlock()
+}
+
+// copy forwards src to dst, dropping what arrives while the proxy is a
+// black hole.
+func (p *Proxy) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			hole := p.hole
+			p.mu.Unlock()
+			if !hole {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Blackhole keeps every connection open but drops every byte both ways,
+// as a silent network partition: neither side sees a closed connection,
+// only silence. Heal ends it.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hole = true
 }
 
 // Cut closes every open connection and refuses new ones until Heal.
@@ -87,4 +119,5 @@ func (p *Proxy) Heal() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
+	p.hole = false
 }
