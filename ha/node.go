@@ -60,6 +60,7 @@ type Node struct {
 	wake      chan struct{}
 	cancel    context.CancelFunc
 	done      chan struct{}
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -181,13 +182,15 @@ func (n *Node) event(ev zk.Event) {
 // session, so the other replicas take the clusters over without waiting
 // for a timeout. Call it after the controller stopped.
 func (n *Node) Close() {
-	n.cancel()
-	<-n.done
-	n.connected.Store(false)
-	n.conn.Close()
-	n.m.connected.Set(0)
-	n.m.leader.Set(0)
-	n.m.owned.Set(0)
+	n.closeOnce.Do(func() {
+		n.cancel()
+		<-n.done
+		n.connected.Store(false)
+		n.conn.Close()
+		n.m.connected.Set(0)
+		n.m.leader.Set(0)
+		n.m.owned.Set(0)
+	})
 }
 
 // SetClusters sets the clusters of the policy in force.
