@@ -132,7 +132,18 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 	if store != nil && !cl.readHold(ctx, w.role, ob.now) {
 		// Released early: put Marathon's count back so the old request
 		// is not seen again.
-		cl.noteNumberOfServers(ctx, w.role, app.Instances)
+		if cl.standby == "" {
+			cl.noteNumberOfServers(ctx, w.role, app.Instances)
+		}
+		return
+	}
+	if cl.standby != "" {
+		// The owner turns web-UI counts into holds and heals
+		// numberOfServers (its own writes would look like a person's
+		// here); a standby shows the stored holds only.
+		if pin, ok := s.manual[w.role]; ok && ob.now.Before(pin.until) {
+			c.ManualPin = pin.count
+		}
 		return
 	}
 	v := ob.arango

@@ -147,4 +147,11 @@ func TestRollingRestartOfThreeReplicas(t *testing.T) {
 	if h.coordTarget() <= 2 {
 		t.Fatalf("nothing scaled during the roll:%s", describe(h.log.all()))
 	}
+	// The owner's numberOfServers writes are not a person's web-UI
+	// request to the standbys.
+	for _, r := range h.live() {
+		if hs := r.ctl.Status().Clusters[0].Holds; len(hs) > 0 {
+			t.Errorf("replica %s shows holds nobody set: %+v", r.name, hs)
+		}
+	}
 }
