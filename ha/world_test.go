@@ -3,6 +3,7 @@ package ha_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -108,7 +109,7 @@ type recorder struct {
 func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.Contains(req.URL.Path, "/_api/cursor") {
 		q := request{seq: r.log.seq.Add(1), replica: r.replica.name, method: req.Method, path: req.URL.Path}
-		_, st, err := r.obs.Get("/arangoscale/owners/prod")
+		st, err := lockHolder(r.obs)
 		r.log.mu.Lock()
 		r.log.reqs = append(r.log.reqs, q)
 		if err != nil || st.EphemeralOwner != r.replica.node.SessionID() {
@@ -279,7 +280,9 @@ func (h *world) runUntil(limit time.Duration, what string, cond func() bool) {
 	h.t.Fatalf("%s: not reached within %s; state %+v; requests %v", what, limit, h.w.State("prod"), h.log.all())
 }
 
-// owner waits for a live replica to own prod and returns it.
+// owner waits until every connected replica sees them all as members and prod
+// is owned by the one it hashes to (so no handover is still under way),
+// and returns that replica.
 func (h *world) owner(limit time.Duration) *replica {
 	h.t.Helper()
 	var live []*ha.Node
@@ -289,11 +292,23 @@ func (h *world) owner(limit time.Duration) *replica {
 		}
 	}
 	waitAll(h.t, limit, "prod owned", live, func(s []ha.Snapshot) bool {
-		n := 0
+		connected := 0
 		for _, x := range s {
-			n += len(x.Owned)
+			if x.Connected {
+				connected++
+			}
 		}
-		return n == 1
+		n, settled := 0, true
+		for _, x := range s {
+			if !x.Connected { // cut off: its session, and member node, will expire
+				continue
+			}
+			n += len(x.Owned)
+			if len(x.Members) != connected || (len(x.Owned) == 1) != (ha.Owner("prod", x.Members) == x.Member) {
+				settled = false
+			}
+		}
+		return n == 1 && settled
 	})
 	for _, r := range h.replicas {
 		if !r.dead && r.node.MayAct("prod") == nil {
@@ -335,6 +350,21 @@ func describe(reqs []request) string {
 }
 
 type snapshot = ha.Snapshot
+
+// lockHolder reads the lock of prod on the test's own connection. While
+// that connection is (re)connecting on a loaded machine the read is
+// retried: this is the only way to ask an external server, and a
+// replica's change waits for the answer.
+func lockHolder(obs *zk.Conn) (*zk.Stat, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, st, err := obs.Get("/arangoscale/owners/prod")
+		if err == nil || errors.Is(err, zk.ErrNoNode) || time.Now().After(deadline) {
+			return st, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 type quiet struct{}
 
