@@ -92,7 +92,7 @@ func (h *world) waitGone(p string, limit time.Duration) {
 	h.t.Helper()
 	deadline := time.After(limit)
 	for {
-		ok, _, ev, err := h.obs.ExistsW(p)
+		ok, _, ev, err := h.obs.get().ExistsW(p)
 		if err == nil && !ok {
 			return
 		}

@@ -103,13 +103,13 @@ func (l *requestLog) count(suffix string) int {
 type recorder struct {
 	replica *replica
 	log     *requestLog
-	obs     *zk.Conn
+	obs     *observer
 }
 
 func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.Contains(req.URL.Path, "/_api/cursor") {
 		q := request{seq: r.log.seq.Add(1), replica: r.replica.name, method: req.Method, path: req.URL.Path}
-		st, err := lockHolder(r.obs)
+		st, err := r.obs.lockHolder()
 		r.log.mu.Lock()
 		r.log.reqs = append(r.log.reqs, q)
 		if err != nil || st.EphemeralOwner != r.replica.node.SessionID() {
@@ -134,7 +134,7 @@ type world struct {
 	w        *sim.World
 	zk       *zktest.Server
 	log      *requestLog
-	obs      *zk.Conn // the test's own view of ZooKeeper
+	obs      *observer // the test's own view of ZooKeeper
 	replicas []*replica
 	pol      *policy.Config
 	mu       sync.Mutex
@@ -145,12 +145,7 @@ func newWorld(t *testing.T, dbservers int) *world {
 	t.Helper()
 	zks := zktest.Start(t)
 	h := &world{t: t, clk: clock.NewVirtual(t0), zk: zks, log: &requestLog{}, rps: 800}
-	obs, _, err := zk.Connect([]string{zks.Addr()}, 10*time.Second, zk.WithLogger(quiet{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(obs.Close)
-	h.obs = obs
+	h.obs = newObserver(t, zks.Addr())
 	spec := sim.ClusterSpec{
 		Name: "prod", Coordinators: 2, DBServers: dbservers,
 		Collections: []arango.CollectionSpec{
@@ -351,19 +346,54 @@ func describe(reqs []request) string {
 
 type snapshot = ha.Snapshot
 
-// lockHolder reads the lock of prod on the test's own connection. While
-// that connection is (re)connecting on a loaded machine the read is
-// retried: this is the only way to ask an external server, and a
-// replica's change waits for the answer.
-func lockHolder(obs *zk.Conn) (*zk.Stat, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, st, err := obs.Get("/arangoscale/owners/prod")
-		if err == nil || errors.Is(err, zk.ErrNoNode) || time.Now().After(deadline) {
+// observer is the test's own ZooKeeper connection.
+type observer struct {
+	t    *testing.T
+	addr string
+	mu   sync.Mutex
+	conn *zk.Conn
+}
+
+func newObserver(t *testing.T, addr string) *observer {
+	o := &observer{t: t, addr: addr}
+	o.reconnect()
+	t.Cleanup(func() { o.mu.Lock(); o.conn.Close(); o.mu.Unlock() })
+	return o
+}
+
+func (o *observer) reconnect() {
+	c, _, err := zk.Connect([]string{o.addr}, 10*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	o.mu.Lock()
+	if o.conn != nil {
+		o.conn.Close()
+	}
+	o.conn = c
+	o.mu.Unlock()
+}
+
+func (o *observer) get() *zk.Conn {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.conn
+}
+
+// lockHolder reads the lock of prod. A read that fails on a loaded
+// machine is retried on a fresh connection: this is the only way to ask
+// an external server, and a replica's change waits for the answer.
+func (o *observer) lockHolder() (*zk.Stat, error) {
+	var err error
+	for range 5 {
+		var st *zk.Stat
+		_, st, err = o.get().Get("/arangoscale/owners/prod")
+		if err == nil || errors.Is(err, zk.ErrNoNode) {
 			return st, err
 		}
-		time.Sleep(20 * time.Millisecond)
+		o.reconnect()
 	}
+	return nil, err
 }
 
 type quiet struct{}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // Jar is the ZooKeeper server jar of Debian's zookeeper package; its
@@ -48,6 +50,7 @@ clientPortAddress=127.0.0.1
 minSessionTimeout=200
 maxSessionTimeout=60000
 admin.enableServer=false
+maxClientCnxns=0
 4lw.commands.whitelist=ruok
 `, filepath.Join(s.dir, "data"), s.port)
 	if err := os.MkdirAll(filepath.Join(s.dir, "data"), 0o755); err != nil {
@@ -91,13 +94,38 @@ func (s *Server) waitReady() {
 			s.t.Fatalf("zookeeper exited: %s", b)
 		default:
 		}
-		if ruok(s.Addr()) {
+		if ruok(s.Addr()) && s.session(deadline) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.t.Fatalf("zookeeper did not answer on %s within 60s", s.Addr())
 }
+
+// session opens a real client session: a server that answers ruok may not
+// take sessions yet, and a client that tries too early waits long.
+func (s *Server) session(deadline time.Time) bool {
+	c, events, err := zk.Connect([]string{s.Addr()}, 2*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	limit := time.After(time.Until(deadline))
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				return true
+			}
+		case <-limit:
+			return false
+		}
+	}
+}
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
 
 func ruok(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
