@@ -13,7 +13,12 @@ import (
 // in the documented order and every default is visible.
 type (
 	effConfig struct {
-		Clusters []effCluster `yaml:"clusters"`
+		Templates map[string]effTemplate `yaml:"templates,omitempty"`
+		Clusters  []effCluster           `yaml:"clusters,omitempty"`
+	}
+	effTemplate struct {
+		Interval string   `yaml:"interval,omitempty"`
+		Roles    effRoles `yaml:"roles"`
 	}
 	effCluster struct {
 		Name     string      `yaml:"name"`
@@ -95,6 +100,22 @@ func (c *Config) Effective() ([]byte, error) {
 		}
 		out.Clusters = append(out.Clusters, ec)
 	}
+	if len(c.Templates) > 0 {
+		out.Templates = make(map[string]effTemplate, len(c.Templates))
+		for name, t := range c.Templates {
+			et := effTemplate{}
+			if t.Interval > 0 {
+				et.Interval = formatDuration(t.Interval)
+			}
+			if rp := t.Roles[Coordinators]; rp != nil {
+				et.Roles.Coordinators = effectiveRole(rp)
+			}
+			if rp := t.Roles[DBServers]; rp != nil {
+				et.Roles.DBServers = effectiveRole(rp)
+			}
+			out.Templates[name] = et
+		}
+	}
 	b, err := yaml.Marshal(&out)
 	if err != nil {
 		return nil, fmt.Errorf("policy: writing effective policy: %w", err)
@@ -155,9 +176,15 @@ func formatDuration(d time.Duration) string {
 
 // Summary returns one line per cluster, e.g.
 // "prod: coordinators 2..16 (3 metrics), dbservers 3..9 (2 metrics), interval 15s".
+// Templates follow as "template <name>: …".
 func (c *Config) Summary() []string {
-	lines := make([]string, 0, len(c.Clusters))
-	for _, cl := range c.Clusters {
+	all := c.Clusters
+	for _, name := range c.TemplateNames() {
+		t := c.Templates[name]
+		all = append(all[:len(all):len(all)], &Cluster{Name: "template " + name, Interval: t.Interval, Roles: t.Roles})
+	}
+	lines := make([]string, 0, len(all))
+	for _, cl := range all {
 		var b strings.Builder
 		b.WriteString(cl.Name)
 		b.WriteString(":")

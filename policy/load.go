@@ -160,18 +160,24 @@ func (l *loader) load(data []byte) *Config {
 		}
 		root = root.Content[0]
 	}
-	f := l.fields(root, "policy", "clusters")
+	f := l.fields(root, "policy", "clusters", "templates")
 	if f == nil {
 		return nil
 	}
 	cfg := &Config{}
+	tn, hasTemplates := f["templates"]
+	if hasTemplates {
+		cfg.Templates = l.templates(tn.val)
+	}
 	cn, ok := f["clusters"]
 	if !ok {
-		l.errAt(root, "clusters: required")
+		if !hasTemplates {
+			l.errAt(root, "clusters: required (or templates: for discovered clusters)")
+		}
 		return cfg
 	}
 	seq := l.seq(cn.val, "clusters")
-	if seq != nil && len(seq) == 0 {
+	if seq != nil && len(seq) == 0 && !hasTemplates {
 		l.errAt(cn.val, "clusters: at least one cluster is required")
 	}
 	names := map[string]*yaml.Node{}

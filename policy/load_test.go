@@ -251,3 +251,87 @@ func TestHostileFilesAreCheap(t *testing.T) {
 		t.Errorf("many errors: %d", len(errs.List))
 	}
 }
+
+func TestTemplates(t *testing.T) {
+	src := `templates:
+  web:
+    interval: 30s
+    roles:
+      coordinators:
+        min: 2
+        max: 8
+        metrics: [{signal: cpu_utilization, target: 0.6}]
+      dbservers:
+        min: 3
+        max: 6
+        metrics: [{signal: disk_utilization, target: 0.7}]
+`
+	cfg, err := Load("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Clusters) != 0 || len(cfg.Templates) != 1 {
+		t.Fatalf("clusters %d templates %d", len(cfg.Clusters), len(cfg.Templates))
+	}
+	tpl := cfg.Templates["web"]
+	if tpl.Interval != 30*time.Second || tpl.Roles[Coordinators].Max != 8 || tpl.Roles[DBServers].Tolerance != 0.1 {
+		t.Fatalf("template %+v", tpl)
+	}
+	c, err := tpl.Instantiate("shop", []string{"http://c.example:8529"}, MarathonRef{Coordinators: "/a/coordinator", DBServers: "/a/dbserver"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "shop" || c.Roles[DBServers].Min != 3 || c.Roles[DBServers] == tpl.Roles[DBServers] {
+		t.Fatalf("instance %+v", c)
+	}
+	if _, err := tpl.Instantiate("shop", []string{"http://c.example:8529"}, MarathonRef{Coordinators: "/a/coordinator"}); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("missing dbserver app: %v", err)
+	}
+	if _, err := tpl.Instantiate("shop", nil, MarathonRef{Coordinators: "/a/c", DBServers: "/a/d"}); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("no endpoint: %v", err)
+	}
+	if err := cfg.UnknownTemplate("nope"); !errors.Is(err, ErrUnknownTemplate) {
+		t.Fatal(err)
+	}
+	// The effective policy loads again to the same templates.
+	eff, err := cfg.Effective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load("eff.yaml", eff)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, eff)
+	}
+	if !reflect.DeepEqual(again.Templates, cfg.Templates) {
+		t.Fatalf("effective round trip differs:\n%s", eff)
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	src := `templates:
+  web:
+    name: x
+    roles:
+      coordinators: {min: 2, max: 1, metrics: [{signal: cpu_utilization, target: 0.6}]}
+  "bad name":
+    roles: {}
+clusters: []
+`
+	_, err := Load("p.yaml", []byte(src))
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want *Errors, got %v", err)
+	}
+	want := []string{
+		`p.yaml:3:5: templates.web: unknown key "name" (known: interval, roles)`,
+		`p.yaml:5:27: templates.web.roles.coordinators: min 2 is above max 1`,
+		`p.yaml:6:3: templates.bad name: name "bad name" must start with a letter or digit and hold only letters, digits, '.', '_' and '-'`,
+	}
+	var got []string
+	for _, e := range errs.List {
+		got = append(got, e.Error())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

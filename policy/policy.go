@@ -67,6 +67,9 @@ func IsSignal(name string) bool {
 // Config is a whole policy file.
 type Config struct {
 	Clusters []*Cluster
+	// Templates are the named cluster policies that Marathon apps labelled
+	// arangoscale.policy=<name> are scaled with (package discovery).
+	Templates map[string]*Template
 }
 
 // Cluster is the policy of one ArangoDB cluster.
