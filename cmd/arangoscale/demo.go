@@ -32,14 +32,15 @@ clusters:
 
 // policyTemplates hold one policy cluster entry ("cluster", given Name and
 // ArangoURL) shared by the demo and emulate.
-var policyTemplates = template.Must(template.New("cluster").Parse(`  - name: {{.Name}}
+var policyTemplates = template.Must(template.Must(template.New("cluster").Parse(`  - name: {{.Name}}
     interval: 15s
     arangodb:
       endpoints: [{{.ArangoURL}}]
     marathon:
       coordinators: /arangodb-{{.Name}}/coordinator
       dbservers: /arangodb-{{.Name}}/dbserver
-    roles:
+{{template "roles"}}
+`)).New("roles").Parse(`    roles:
       coordinators:
         min: 2
         max: 12
@@ -60,8 +61,7 @@ var policyTemplates = template.Must(template.New("cluster").Parse(`  - name: {{.
             target: 0.80
         stabilization: {up: 0s, down: 10m}
         cooldown: {up: 3m, down: 10m}
-        step: {up: 1, down: 1}
-`))
+        step: {up: 1, down: 1}`))
 
 // demoCluster is the emulated cluster of demo and emulate: two
 // coordinators, three DB servers and collections with replication

@@ -16,6 +16,8 @@ import (
 
 	"github.com/arangoscale/arangoscale/config"
 	"github.com/arangoscale/arangoscale/controller"
+	"github.com/arangoscale/arangoscale/discovery"
+	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/reload"
 )
@@ -67,8 +69,17 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
 		return 1
 	}
+	disc, err := newDiscoverer(cfg, w, ctl, rl.Current())
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 2
+	}
+	apply := ctl.SetPolicy
+	if disc != nil {
+		apply = disc.SetBase // the file's clusters plus the discovered ones
+	}
 	rl.OnChange(func(_, p *policy.Config) {
-		if err := ctl.SetPolicy(p); err != nil {
+		if err := apply(p); err != nil {
 			logger.Error("new policy could not be applied; the previous one stays", "error", err)
 			return
 		}
@@ -103,6 +114,9 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 				}
 			})
 			wg.Go(func() { reloadOnHUP(ctx, logger, reloadNow) })
+			if disc != nil {
+				wg.Go(func() { disc.Run(ctx) })
+			}
 			ctl.Run(ctx)
 			wg.Wait() // a reload in flight finishes before we report stopped
 		})
@@ -165,4 +179,21 @@ func reloadOnHUP(ctx context.Context, logger *slog.Logger, reload func(context.C
 			}
 		}
 	}
+}
+
+// newDiscoverer builds the cluster discovery by Marathon labels unless
+// ARANGOSCALE_DISCOVERY=false; with auto it lists Marathon only while the
+// policy has templates.
+func newDiscoverer(cfg *config.Config, w *controller.Setup, ctl *controller.Controller, base *policy.Config) (*discovery.Discoverer, error) {
+	if cfg.Discovery == "false" {
+		return nil, nil
+	}
+	mc, err := marathon.New(marathon.Config{URL: w.MarathonURL, HTTPClient: w.DCOS, Timeout: w.SourceTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	return discovery.New(discovery.Config{
+		Marathon: mc, Target: ctl, Clock: w.Clock, Logger: w.Logger, Interval: cfg.Interval,
+		Timeout: w.SourceTimeout, OnlyWithTemplates: !cfg.DiscoveryOn(false),
+	}, base)
 }
