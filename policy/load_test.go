@@ -38,6 +38,7 @@ func TestExampleValidates(t *testing.T) {
 	want := []string{
 		"prod: coordinators 2..16 (3 metrics), dbservers 3..9 (2 metrics), interval 15s",
 		"staging: coordinators 1..4 (1 metric), interval default",
+		"template web: coordinators 2..8 (1 metric), dbservers 3..6 (1 metric), interval 30s",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Summary() = %q, want %q", got, want)
