@@ -47,6 +47,9 @@ type Config struct {
 	Interval time.Duration
 	// Timeout bounds one listing (default: the interval).
 	Timeout time.Duration
+	// OnlyWithTemplates skips listing Marathon while the policy has no
+	// templates (ARANGOSCALE_DISCOVERY=auto): nothing could be scaled.
+	OnlyWithTemplates bool
 }
 
 // Discoverer keeps the controller's policy equal to the file's policy plus
@@ -106,6 +109,15 @@ func (d *Discoverer) SetBase(p *policy.Config) error {
 
 // Sync lists Marathon once and applies the result.
 func (d *Discoverer) Sync(ctx context.Context) error {
+	d.mu.Lock()
+	idle := d.cfg.OnlyWithTemplates && len(d.base.Templates) == 0
+	d.mu.Unlock()
+	if idle {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.apps, d.listErr = nil, nil
+		return d.applyLocked()
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 	apps, err := d.cfg.Marathon.Apps(ctx, LabelPolicy)
