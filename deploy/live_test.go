@@ -95,12 +95,19 @@ func TestLivePrometheus(t *testing.T) {
 	}))
 	t.Cleanup(mesos.Close)
 
-	pol, err := policy.Load("live.yaml", []byte(strings.ReplaceAll(livePolicy, "ARANGO", w.ArangoURL("live"))))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var targets []string
 	for _, dry := range []bool{false, true} {
+		// The dry-run controller watches the same apps under another
+		// cluster name: the rules match series by cluster, and two
+		// controllers never share one.
+		src := strings.ReplaceAll(livePolicy, "ARANGO", w.ArangoURL("live"))
+		if dry {
+			src = strings.Replace(src, "name: live", "name: live-dry", 1)
+		}
+		pol, err := policy.Load("live.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
 		s := &controller.Setup{
 			MarathonURL: w.MarathonURL(), MesosURL: mesos.URL, Interval: time.Second, SourceTimeout: 2 * time.Second, DryRun: dry,
 			Backoff: controller.BackoffSettings{Initial: time.Second, Max: 2 * time.Second},
@@ -152,7 +159,7 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	prom := promv1.NewAPI(client)
-	deadline := time.Now().Add(50 * time.Second)
+	deadline := time.Now().Add(90 * time.Second) // generous for -race on a shared machine; a run takes about 30 s
 	logTail := func() string { b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log")); return string(b) }
 	// Polling a real Prometheus with a deadline: there is no event to wait on.
 	waitFor := func(what string, cond func() (bool, string)) {
