@@ -66,6 +66,14 @@ type Discoverer struct {
 	found   map[string]found // by cluster name, as last applied
 	applied *policy.Config   // the base the applied policy was built from
 	sig     string           // signature of the applied discovered clusters
+	// reported are the problems already logged, so each is logged once.
+	reported map[string]bool
+}
+
+// problem is why one labelled cluster is not scaled.
+type problem struct {
+	cluster string
+	err     error
 }
 
 // found is one discovered cluster.
@@ -157,10 +165,16 @@ func (d *Discoverer) applyLocked() error {
 		st.Errors = append(st.Errors, fmt.Sprintf("listing Marathon apps: %v", d.listErr))
 	}
 	clusters, shadowed, problems := d.discover()
+	seen := make(map[string]bool, len(problems))
 	for _, p := range problems {
-		d.log.Error("labelled Marathon apps not scaled", "error", p)
-		st.Errors = append(st.Errors, p.Error())
+		msg := p.err.Error()
+		seen[msg] = true
+		if !d.reported[msg] { // once per problem, not every interval
+			d.log.Error("labelled Marathon apps not scaled", "cluster", p.cluster, "error", p.err)
+		}
+		st.Errors = append(st.Errors, msg)
 	}
+	d.reported = seen
 	st.Shadowed = shadowed
 	names := make([]string, 0, len(clusters))
 	for n := range clusters {
@@ -218,8 +232,8 @@ type group struct {
 
 // discover turns the latest listing into clusters; problems name the
 // apps at fault. The caller holds d.mu.
-func (d *Discoverer) discover() (map[string]found, []string, []error) {
-	var problems []error
+func (d *Discoverer) discover() (map[string]found, []string, []problem) {
+	var problems []problem
 	groups := map[string]*group{}
 	for _, a := range d.apps {
 		tpl := a.Labels[LabelPolicy]
@@ -268,7 +282,7 @@ func (d *Discoverer) discover() (map[string]found, []string, []error) {
 		}
 		f, err := d.build(g)
 		if err != nil {
-			problems = append(problems, err)
+			problems = append(problems, problem{cluster: n, err: err})
 			continue
 		}
 		out[n] = f

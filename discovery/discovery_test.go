@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -286,3 +287,39 @@ func TestUnknownTemplateAndIncompleteCluster(t *testing.T) {
 		t.Fatalf("clusters = %s", got)
 	}
 }
+
+// Without an endpoint label the coordinators' running tasks give the
+// endpoints; a scale-up of the coordinators does not change them.
+func TestEndpointsFromTasks(t *testing.T) {
+	e := newEnv(t, "shop")
+	m := e.world.Marathon()
+	if err := m.SetLabels(sim.CoordinatorApp("shop"), map[string]string{discovery.LabelPolicy: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetLabels(sim.DBServerApp("shop"), map[string]string{discovery.LabelPolicy: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	st := e.ctl.Status()
+	if len(st.Discovery.Clusters) != 1 {
+		t.Fatalf("discovery %+v", st.Discovery)
+	}
+	var want []string
+	for _, task := range m.Tasks(sim.CoordinatorApp("shop")) {
+		want = append(want, "http://"+task.Host+":"+itoa(task.Ports[0]))
+	}
+	got := st.Discovery.Clusters[0].Endpoints
+	if len(got) != 2 || len(want) != 2 || !(got[0] == want[0] || got[0] == want[1]) {
+		t.Fatalf("endpoints %v, want the tasks' %v", got, want)
+	}
+	if _, err := m.Scale(sim.CoordinatorApp("shop"), 3); err != nil {
+		t.Fatal(err)
+	}
+	e.world.Advance(time.Minute)
+	e.sync()
+	if again := e.ctl.Status().Discovery.Clusters[0].Endpoints; strings.Join(again, ",") != strings.Join(got, ",") {
+		t.Fatalf("endpoints changed with the scale-up: %v → %v", got, again)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
