@@ -2,8 +2,9 @@
 // scales them with a template of the policy file.
 //
 // Every interval it lists the Marathon apps labelled arangoscale.policy
-// (GET /v2/apps?label=arangoscale.policy). Each such app is one role of a
-// cluster:
+// (GET /v2/apps?label=arangoscale.policy). Marathon groups have no labels
+// (GroupInfo, groups.raml), so a cluster's group is found by its labelled
+// apps. Each such app is one role of a cluster:
 //
 //   - arangoscale.policy=<template>: the policy template (required);
 //   - arangoscale.cluster=<name>: the cluster's name; default the app's
