@@ -171,8 +171,11 @@ func (l *loader) load(data []byte) *Config {
 	}
 	cn, ok := f["clusters"]
 	if !ok {
-		if !hasTemplates {
+		switch {
+		case !hasTemplates:
 			l.errAt(root, "clusters: required (or templates: for discovered clusters)")
+		case resolve(tn.val).Kind == yaml.MappingNode && len(resolve(tn.val).Content) == 0:
+			l.errAt(tn.val, "templates: at least one template is required when there are no clusters")
 		}
 		return cfg
 	}

@@ -336,3 +336,10 @@ clusters: []
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestEmptyTemplatesWithoutClusters(t *testing.T) {
+	_, err := Load("p.yaml", []byte("templates: {}\n"))
+	if err == nil || err.Error() != "p.yaml:1:12: templates: at least one template is required when there are no clusters" {
+		t.Fatalf("err = %v", err)
+	}
+}
