@@ -223,7 +223,7 @@ scrape_configs:
 	})
 	// A scale action on the request rate, seen by the recording rule.
 	waitFor("a scale action", hasData(`arangoscale_scale_actions_total{job="arangoscale",direction="up",result="success"} > 0`))
-	waitFor("the recording rules evaluated", func() (bool, string) {
+	waitFor("every rule evaluated without error", func() (bool, string) {
 		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 		defer rcancel()
 		res, err := prom.Rules(rctx, nil)
@@ -232,6 +232,9 @@ scrape_configs:
 		}
 		for _, g := range res.Groups {
 			for _, r := range g.Rules {
+				if ar, ok := r.(promv1.AlertingRule); ok && (ar.Health != promv1.RuleHealthGood || ar.LastEvaluation.IsZero()) {
+					return false, fmt.Sprintf("alert %s: health %s, last %s %s", ar.Name, ar.Health, ar.LastEvaluation, ar.LastError)
+				}
 				if rr, ok := r.(promv1.RecordingRule); ok {
 					if rr.Health != promv1.RuleHealthGood || rr.LastEvaluation.IsZero() {
 						return false, fmt.Sprintf("%s: health %s, last %s %s", rr.Name, rr.Health, rr.LastEvaluation, rr.LastError)
