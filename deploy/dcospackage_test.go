@@ -207,7 +207,7 @@ func TestPackageFullOptions(t *testing.T) {
 		"ARANGOSCALE_ARANGODB_USERNAME":         "arangoscale",
 		"ARANGOSCALE_ARANGODB_PASSWORD_FILE":    "/mnt/mesos/sandbox/arangodb-password",
 		"ARANGOSCALE_ARANGODB_JWT_SECRET_FILE":  "/mnt/mesos/sandbox/arangodb-jwt-secret",
-		"ARANGOSCALE_ZK":                        "zk-1.zookeeper:2181,zk-2.zookeeper:2181/arangoscale",
+		"ARANGOSCALE_ZK":                        "zk://zk-1.zookeeper:2181,zk-2.zookeeper:2181/arangoscale",
 		"ARANGOSCALE_ZK_AUTH_FILE":              "/mnt/mesos/sandbox/zookeeper-auth",
 	}
 	if !maps.Equal(*app.Env, wantEnv) {
@@ -306,6 +306,7 @@ func TestPackageBadOptions(t *testing.T) {
 		"bad-policy-both.json":         "/policy",
 		"bad-policy-url-quote.json":    "/policy/url",
 		"bad-secret-path.json":         "/arangodb/jwt_secret_secret",
+		"bad-zookeeper.json":           "/ha/zookeeper",
 	}
 	for file, path := range cases {
 		t.Run(file, func(t *testing.T) {
