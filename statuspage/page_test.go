@@ -15,6 +15,9 @@ func TestPageBehindPrefix(t *testing.T) {
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	st := status(at, 3, 4, "up", "metrics")
 	st.Clusters[0].Saga = controller.SagaStatus{Step: "cleaning_out", Server: "PRMR-1"}
+	backoff := at.Add(40 * time.Second)
+	st.Clusters[0].Roles[0].BackoffUntil = &backoff
+	st.Clusters[0].Roles[0].Errors = []string{"marathon: PUT /v2/apps: 503 <busy>"}
 	h := NewHistory(HistoryOptions{})
 	h.Record(st)
 	srv := httptest.NewServer(Handler(func() controller.Status { return st }, h, Options{}))
@@ -36,7 +39,8 @@ func TestPageBehindPrefix(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `<base href="/service/arangoscale/">`) {
 		t.Fatalf("%d, no base for the prefix:\n%.400s", code, body)
 	}
-	for _, want := range []string{`href="assets/style.css"`, `href="status"`, "cleaning_out", "PRMR-1", "<svg", "metrics"} {
+	for _, want := range []string{`href="assets/style.css"`, `href="status"`, "cleaning_out", "PRMR-1", "<svg", "metrics",
+		"backing off until 12:00:40", "503 &lt;busy&gt;", "0.5 / 0.65"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
