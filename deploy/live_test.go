@@ -162,12 +162,14 @@ scrape_configs:
 	deadline := time.Now().Add(90 * time.Second) // generous for -race on a shared machine; a run takes about 30 s
 	logTail := func() string { b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log")); return string(b) }
 	// Polling a real Prometheus with a deadline: there is no event to wait on.
+	began := time.Now()
 	waitFor := func(what string, cond func() (bool, string)) {
 		t.Helper()
 		last := ""
 		for {
 			ok, detail := cond()
 			if ok {
+				t.Logf("%5.1fs %s", time.Since(began).Seconds(), what)
 				return
 			}
 			last = detail
@@ -239,7 +241,7 @@ scrape_configs:
 					if rr.Health != promv1.RuleHealthGood || rr.LastEvaluation.IsZero() {
 						return false, fmt.Sprintf("%s: health %s, last %s %s", rr.Name, rr.Health, rr.LastEvaluation, rr.LastError)
 					}
-					if v, err := query("max_over_time(" + rr.Name + "[1m])"); err != nil || len(v) == 0 {
+					if v, err := query("max_over_time(" + rr.Name + "[3m])"); err != nil || len(v) == 0 {
 						return false, fmt.Sprintf("%s: no samples yet (%v)", rr.Name, err)
 					}
 				}
@@ -286,7 +288,7 @@ func shortenedRules(t *testing.T, path string) string {
 				case "for":
 					v.Value = "1s"
 				case "expr":
-					v.Value = ranges.ReplaceAllString(v.Value, "[15s]")
+					v.Value = ranges.ReplaceAllString(v.Value, "[6s]")
 				}
 			}
 		}
