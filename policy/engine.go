@@ -22,11 +22,11 @@ type Constraints struct {
 	// Rebalancing: shards are moving onto new DB servers. It holds
 	// scale-downs only: more capacity during a rebalance is welcome.
 	Rebalancing bool
-	Paused               bool
-	Backoff              bool // the last action failed and backoff has not expired
-	Unsafe               bool // the cluster is unsafe for a scale-down
-	DryRun               bool
-	ManualPin            int // a count set by an operator and still held; 0 = none
+	Paused      bool
+	Backoff     bool // the last action failed and backoff has not expired
+	Unsafe      bool // the cluster is unsafe for a scale-down
+	DryRun      bool
+	ManualPin   int // a count set by an operator and still held; 0 = none
 }
 
 // Observation is what the controller saw of one role at Now.
