@@ -124,9 +124,6 @@ func (s *setup) cpu(u float64) float64 {
 	return s.params.IdleCPU + (1-s.params.IdleCPU)*min(u, 1)
 }
 
-// cpuTarget is the cpu fraction at utilisation target u.
-func (s *setup) cpuTarget(u float64) float64 { return s.cpu(u) }
-
 // policyActor runs the real controller over HTTP against the world, as
 // `run` would, with the selected cluster's endpoint and app ids pointed at
 // the world.
