@@ -136,7 +136,7 @@ func TestEffectiveRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(stripParsed(cfg), stripParsed(again)) {
 		t.Errorf("round trip changed the config")
 	}
-	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 3"} {
+	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 4", "multiplier: 1.5", "strategy: hpa"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("effective output lacks %q:\n%s", want, out)
 		}
