@@ -14,10 +14,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/config"
 	"github.com/arangoscale/arangoscale/controller"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/reload"
+	"github.com/arangoscale/arangoscale/statuspage"
 )
 
 // cmdRun is the production entry point: configuration from the
@@ -94,9 +96,11 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		defer stopPprof()
 	}
 	o := controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken, AdminOpen: cfg.AdminOpen}
-	return serve(ctx, logger, ctl, cfg.Listen, o, hooks.listening,
+	hist := statuspage.NewHistory(statuspage.HistoryOptions{})
+	return serve(ctx, logger, withStatusPage(ctl, o, hist, logger), cfg.Listen, hooks.listening,
 		func(ctx context.Context) {
 			var wg sync.WaitGroup
+			wg.Go(func() { hist.Run(ctx, clock.Real{}, cfg.Interval, ctl.Status) })
 			wg.Go(func() {
 				if err := rl.Watch(ctx); err != nil && !errors.Is(err, context.Canceled) {
 					logger.Error("policy watch stopped", "error", err)
@@ -110,14 +114,14 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 
 // serve runs loop with the HTTP endpoints up, and shuts both down
 // gracefully when ctx ends: the in-flight reconcile finishes first.
-func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller, listen string, o controller.HTTPOptions,
+func serve(ctx context.Context, logger *slog.Logger, h http.Handler, listen string,
 	listening func(string), loop func(context.Context)) int {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		logger.Error("cannot listen", "listen", listen, "error", err)
 		return 1
 	}
-	srv := controller.NewServer(ctl.Handler(o))
+	srv := controller.NewServer(h)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("http server stopped", "error", err)
@@ -133,6 +137,17 @@ func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller,
 	_ = srv.Shutdown(shut)
 	logger.Info("arangoscale stopped")
 	return 0
+}
+
+// withStatusPage serves the status page at / (and its stylesheet) in
+// front of the controller's own endpoints.
+func withStatusPage(ctl *controller.Controller, o controller.HTTPOptions, hist *statuspage.History, logger *slog.Logger) http.Handler {
+	page := statuspage.Handler(ctl.Status, hist, statuspage.Options{Logger: logger})
+	mux := http.NewServeMux()
+	mux.Handle("/", ctl.Handler(o))
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /assets/", page)
+	return mux
 }
 
 // servePprof serves profiles on their own loopback listener.
