@@ -39,13 +39,14 @@ type (
 		DBServers    *effRole `yaml:"dbservers,omitempty"`
 	}
 	effRole struct {
+		Strategy         string        `yaml:"strategy,omitempty"`
 		Min              int           `yaml:"min"`
 		Max              int           `yaml:"max"`
 		Metrics          []effMetric   `yaml:"metrics"`
-		Tolerance        float64       `yaml:"tolerance"`
-		Stabilization    effUpDown     `yaml:"stabilization"`
-		Cooldown         effUpDown     `yaml:"cooldown"`
-		Step             effStep       `yaml:"step"`
+		Tolerance        *float64      `yaml:"tolerance,omitempty"`
+		Stabilization    *effUpDown    `yaml:"stabilization,omitempty"`
+		Cooldown         *effUpDown    `yaml:"cooldown,omitempty"`
+		Step             *effStep      `yaml:"step,omitempty"`
 		OnMetricsMissing string        `yaml:"on_metrics_missing"`
 		Paused           bool          `yaml:"paused"`
 		ManualHold       string        `yaml:"manual_hold"`
@@ -69,6 +70,7 @@ type (
 		Lower             *float64 `yaml:"lower,omitempty"`
 		Periods           int      `yaml:"periods,omitempty"`
 		Step              int      `yaml:"step,omitempty"`
+		Multiplier        float64  `yaml:"multiplier,omitempty"`
 	}
 	effSchedule struct {
 		Cron     string `yaml:"cron"`
@@ -125,21 +127,26 @@ func (c *Config) Effective() ([]byte, error) {
 
 func effectiveRole(rp *RolePolicy) *effRole {
 	er := &effRole{
+		Strategy:         rp.Strategy,
 		Min:              rp.Min,
 		Max:              rp.Max,
-		Tolerance:        rp.Tolerance,
-		Stabilization:    effUpDown{Up: formatDuration(rp.Stabilization.Up), Down: formatDuration(rp.Stabilization.Down)},
-		Cooldown:         effUpDown{Up: formatDuration(rp.Cooldown.Up), Down: formatDuration(rp.Cooldown.Down)},
-		Step:             effStep{Up: stepValue(rp.Step.Up), Down: stepValue(rp.Step.Down)},
 		OnMetricsMissing: rp.OnMetricsMissing,
 		Paused:           rp.Paused,
 		ManualHold:       formatDuration(rp.ManualHold),
+	}
+	if rp.Strategy == "" || rp.Strategy == RoleStrategyPolicy {
+		// The other strategies fix these themselves (and Load rejects them).
+		tol := rp.Tolerance
+		er.Tolerance = &tol
+		er.Stabilization = &effUpDown{Up: formatDuration(rp.Stabilization.Up), Down: formatDuration(rp.Stabilization.Down)}
+		er.Cooldown = &effUpDown{Up: formatDuration(rp.Cooldown.Up), Down: formatDuration(rp.Cooldown.Down)}
+		er.Step = &effStep{Up: stepValue(rp.Step.Up), Down: stepValue(rp.Step.Down)}
 	}
 	for _, m := range rp.Metrics {
 		em := effMetric{Strategy: m.Strategy, Signal: m.Signal, PromQL: m.PromQL}
 		if m.Strategy == StrategyThreshold {
 			up, lo := m.Upper, m.Lower
-			em.Upper, em.Lower, em.Periods, em.Step = &up, &lo, m.Periods, m.Step
+			em.Upper, em.Lower, em.Periods, em.Step, em.Multiplier = &up, &lo, m.Periods, m.Step, m.Multiplier
 		} else {
 			em.Target, em.TargetPerInstance = m.Target, m.TargetPerInstance
 		}

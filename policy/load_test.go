@@ -19,8 +19,8 @@ func TestExampleValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("policies.example.yaml: %v", err)
 	}
-	if len(cfg.Clusters) != 2 || cfg.Clusters[0].Name != "prod" || cfg.Clusters[1].Name != "staging" {
-		t.Fatalf("clusters = %+v, want prod and staging", cfg.Clusters)
+	if len(cfg.Clusters) != 3 || cfg.Clusters[0].Name != "prod" || cfg.Clusters[1].Name != "staging" || cfg.Clusters[2].Name != "batch" {
+		t.Fatalf("clusters = %+v, want prod, staging and batch", cfg.Clusters)
 	}
 	for _, c := range cfg.Clusters {
 		for r := range c.Roles {
@@ -38,6 +38,7 @@ func TestExampleValidates(t *testing.T) {
 	want := []string{
 		"prod: coordinators 2..16 (3 metrics), dbservers 3..9 (2 metrics), interval 15s",
 		"staging: coordinators 1..4 (1 metric), interval default",
+		"batch: coordinators 2..8 (1 metric), dbservers 3..6 (1 metric), interval default",
 		"template web: coordinators 2..8 (1 metric), dbservers 3..6 (1 metric), interval 30s",
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -63,7 +64,8 @@ func TestExampleShowsEveryOption(t *testing.T) {
 	for _, key := range []string{"name:", "interval:", "endpoints:", "coordinators:", "dbservers:",
 		"min:", "max:", "metrics:", "signal:", "promql:", "target:", "target_per_instance:", "strategy: threshold",
 		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
-		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:"} {
+		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:",
+		"strategy: hpa", "multiplier:"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("example does not show %q", key)
 		}
@@ -135,7 +137,7 @@ func TestEffectiveRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(stripParsed(cfg), stripParsed(again)) {
 		t.Errorf("round trip changed the config")
 	}
-	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 3"} {
+	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 4", "multiplier: 1.5", "strategy: hpa"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("effective output lacks %q:\n%s", want, out)
 		}
