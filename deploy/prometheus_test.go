@@ -92,7 +92,7 @@ func TestAlertRules(t *testing.T) {
 	for _, want := range []string{
 		"ArangoscaleDown", "ArangoscaleReconcileStalled", "ArangoscaleRolePinnedAtMax", "ArangoscaleScaleActionsFailing",
 		"ArangoscaleCleanOutFailed", "ArangoscaleRoleFlapping", "ArangoscaleConfigReloadFailing", "ArangoscaleSourceErrors",
-		"ArangoscaleDryRunLeftOn", "ArangoDBFailedServerWithShards", "ArangoscaleNoLeader", "ArangoscaleClusterUnowned",
+		"ArangoscaleDryRunLeftOn", "ArangoscaleDiscoveryErrors", "ArangoDBFailedServerWithShards", "ArangoscaleNoLeader", "ArangoscaleClusterUnowned",
 	} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)

@@ -40,6 +40,24 @@ func startHA(cfg *config.Config, secrets config.Secrets, w *controller.Setup) (*
 	return node, nil
 }
 
+// haTarget hands every policy the controller takes (the file's clusters
+// and the discovered ones) to the replicas' node, so they share out
+// exactly the clusters the controller runs.
+type haTarget struct {
+	*controller.Controller
+	node *ha.Node
+}
+
+func (t haTarget) SetPolicy(p *policy.Config) error {
+	if err := t.Controller.SetPolicy(p); err != nil {
+		return err
+	}
+	if t.node != nil {
+		t.node.SetClusters(clusterNames(p))
+	}
+	return nil
+}
+
 // clusterNames are the names of the policy's clusters, what the replicas
 // share out.
 func clusterNames(p *policy.Config) []string {
