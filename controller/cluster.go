@@ -122,7 +122,14 @@ func (cl *cluster) publish() {
 	cr := ClusterRun{Name: cl.name, Interval: cl.intervalLocked().String(), Saga: cl.saga.status, Holds: cl.holds(), Standby: cl.standby}
 	for _, r := range roles {
 		if w, ok := cl.workers[r]; ok {
-			cr.Roles = append(cr.Roles, w.st)
+			// The worker reuses its slices' arrays at its next reconcile; a
+			// status request may be encoding this snapshot meanwhile.
+			rs := w.st
+			rs.Signals = slices.Clone(rs.Signals)
+			rs.Errors = slices.Clone(rs.Errors)
+			rs.Reasons = slices.Clone(rs.Reasons)
+			rs.Blocked = slices.Clone(rs.Blocked)
+			cr.Roles = append(cr.Roles, rs)
 		}
 	}
 	cl.stMu.Lock()
