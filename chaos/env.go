@@ -18,11 +18,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/controller"
-	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/reload"
 	"github.com/arangoscale/arangoscale/sim"
@@ -128,8 +125,10 @@ type env struct {
 	probe   *http.Client // to the controller's own HTTP server, over TCP
 	httpSrv *httptest.Server
 
-	mu      sync.Mutex // guards ctl, handler and load
-	ctl     *controller.Controller
+	mu      sync.Mutex // guards procs, ctl, handler and load
+	procs   []*proc
+	seq     int
+	ctl     *controller.Controller // the newest process: /status, /metrics
 	handler http.Handler
 	load    map[string]float64
 
@@ -210,7 +209,7 @@ func newEnv(ctx context.Context, o Options) (*env, error) {
 	e.world = w
 	// The checker wraps the listeners at Start; it learns the policy's
 	// bounds before the first request that needs them.
-	e.chk = NewChecker(w, &policy.Config{}, e.clk, map[string]int{alpha: 2, beta: 2})
+	e.chk = NewChecker(w, &policy.Config{}, e.clk)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
@@ -300,47 +299,6 @@ func (e *env) controller() *controller.Controller {
 	return e.ctl
 }
 
-// startController builds a controller from scratch, as a restarted
-// process does: new registry, no memory but Marathon's and ArangoDB's.
-func (e *env) startController() error {
-	reg := prometheus.NewRegistry()
-	s := &controller.Setup{
-		MarathonURL:   e.world.MarathonURL(),
-		MesosURL:      e.world.MesosURL(),
-		DCOS:          &http.Client{Transport: marathon.NewAuthTransport(e.tr, marathon.StaticToken(e.sec.DCOSToken))},
-		Plain:         &http.Client{Transport: e.tr},
-		ArangoUser:    e.sec.ArangoUser,
-		Clock:         e.clk,
-		Logger:        e.logger,
-		Registry:      reg,
-		Interval:      interval,
-		SourceTimeout: e.o.SourceTimeout,
-		Backoff:       controller.BackoffSettings{Initial: interval, Max: 2 * time.Minute, NoJitter: true},
-		ReloadStatus:  e.rel.LastSuccess,
-	}
-	if e.sec.ArangoJWTSecret != "" {
-		s.ArangoUser = ""
-		s.ArangoJWTSecret = e.sec.ArangoJWTSecret
-	} else {
-		s.ArangoPassword = e.sec.ArangoPassword
-	}
-	ctl, err := s.Build()
-	if err != nil {
-		return fmt.Errorf("build controller: %w", err)
-	}
-	if err := ctl.SetPolicy(e.rel.Current()); err != nil {
-		return fmt.Errorf("controller policy: %w", err)
-	}
-	h := ctl.Handler(controller.HTTPOptions{AdminToken: e.sec.AdminToken, Reload: func(ctx context.Context) error {
-		_, err := e.rel.Reload(ctx)
-		return err
-	}})
-	e.mu.Lock()
-	e.ctl, e.handler = ctl, h
-	e.mu.Unlock()
-	return nil
-}
-
 // restart checks what the old process exposes, then replaces it.
 func (e *env) restart(why string) {
 	e.checkExposed("before restart")
@@ -396,15 +354,7 @@ func (e *env) step() {
 	}
 	e.runHooks()
 	e.crashMidCleanOut()
-	ctl := e.controller()
-	done := make(chan struct{})
-	go func() {
-		ctl.Step(e.ctx, true)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(stepTimeout):
+	if !e.reconcile() {
 		e.chk.Violate("stuck", "a reconcile did not return within %s of real time", stepTimeout)
 		e.aborted = true
 		return
