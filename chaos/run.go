@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -188,68 +186,6 @@ func (e *env) settle(rng *rand.Rand) int {
 	}
 	e.chk.Violate("converge", "not converged within %d intervals after the faults stopped: %s", e.o.Settle, why)
 	return -1
-}
-
-// settledReasons are the only reasons a settled role may report.
-var settledReasons = []string{"within_tolerance", "at_min", "at_max", "replication_floor"}
-
-// converged reports whether every role of every cluster is at the
-// policy's answer and at rest, or says why not.
-func (e *env) converged() (bool, string) {
-	dc := e.world.Marathon()
-	now := e.clk.Now()
-	for _, pc := range e.full.Clusters {
-		for _, r := range policy.Roles() {
-			rp, ok := pc.Roles[r]
-			if !ok {
-				continue
-			}
-			app := pc.AppID(r)
-			rs, saga, ok := e.role(pc.Name, r)
-			if !ok {
-				return false, pc.Name + " not in /status"
-			}
-			st, _ := dc.AppStatus(app)
-			switch {
-			case saga.Step != "idle":
-				return false, fmt.Sprintf("%s saga %s (%s)", pc.Name, saga.Step, saga.Detail)
-			case len(st.Deployments) > 0 || st.Queued > 0 || st.Running != st.Instances || st.Healthy != st.Instances:
-				return false, fmt.Sprintf("%s: %d of %d running, %d healthy, %d queued, deployments %v",
-					app, st.Running, st.Instances, st.Healthy, st.Queued, st.Deployments)
-			case rs.Target != st.Instances || rs.Desired != rs.Target || rs.Direction != "none":
-				return false, fmt.Sprintf("%s: target %d, status target %d desired %d direction %s reasons %v",
-					app, st.Instances, rs.Target, rs.Desired, rs.Direction, rs.Reasons)
-			case rs.BackoffUntil != nil:
-				return false, fmt.Sprintf("%s: backing off until %s", app, rs.BackoffUntil.Format(time.TimeOnly))
-			}
-			for _, b := range rs.Blocked {
-				if !slices.Contains(settledReasons, b) {
-					return false, fmt.Sprintf("%s: blocked by %s (reasons %v)", app, b, rs.Reasons)
-				}
-			}
-			if r == policy.Coordinators {
-				if ok, want := coordinatorAnswer(rp, e.loadOf(pc.Name), st.Instances, now); !ok {
-					return false, fmt.Sprintf("%s: %d coordinators for %.0f rps, the policy answers %d", app, st.Instances, e.loadOf(pc.Name), want)
-				}
-			}
-		}
-	}
-	return true, ""
-}
-
-// coordinatorAnswer computes the policy's answer for coordinators from
-// the offered request rate: ceil(rps/target_per_instance) within
-// [max(min, schedule floor), max], or any count within tolerance of it.
-func coordinatorAnswer(rp *policy.RolePolicy, rps float64, n int, now time.Time) (bool, int) {
-	per := rp.Metrics[0].TargetPerInstance
-	lo := max(rp.Min, policy.ScheduleFloor(rp, now))
-	want := min(max(int(math.Ceil(rps/per-1e-9)), lo), rp.Max)
-	if n == want {
-		return true, want
-	}
-	ratio := rps / (float64(n) * per)
-	inBand := math.Abs(ratio-1) <= rp.Tolerance+1e-9
-	return inBand && n >= lo && n <= rp.Max, want
 }
 
 // loadLevels are alpha's offered loads (rps): light, medium, heavy and
