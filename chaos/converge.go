@@ -33,21 +33,26 @@ func (e *env) converged() (bool, string) {
 				return false, pc.Name + " not in /status"
 			}
 			st, _ := dc.AppStatus(app)
+			// A shard the run lost with a crashed server (an excused loss)
+			// stays out of sync for good: ArangoDB has no replica to
+			// resync it from, and the controller rightly keeps the
+			// cluster unsafe to shrink until an operator acts.
+			lost := r == policy.DBServers && e.world.State(pc.Name).LostShards > 0
 			switch {
 			case saga.Step != "idle":
 				return false, fmt.Sprintf("%s saga %s (%s)", pc.Name, saga.Step, saga.Detail)
 			case len(st.Deployments) > 0 || st.Queued > 0 || st.Running != st.Instances || st.Healthy != st.Instances:
 				return false, fmt.Sprintf("%s: %d of %d running, %d healthy, %d queued, deployments %v",
 					app, st.Running, st.Instances, st.Healthy, st.Queued, st.Deployments)
-			case rs.Target != st.Instances || rs.Desired != rs.Target || rs.Direction != "none":
+			case rs.Target != st.Instances || (!lost && (rs.Desired != rs.Target || rs.Direction != "none")):
 				return false, fmt.Sprintf("%s: target %d, status target %d desired %d direction %s reasons %v",
 					app, st.Instances, rs.Target, rs.Desired, rs.Direction, rs.Reasons)
 			case rs.BackoffUntil != nil:
 				return false, fmt.Sprintf("%s: backing off until %s", app, rs.BackoffUntil.Format(time.TimeOnly))
 			}
 			for _, b := range rs.Blocked {
-				if !slices.Contains(settledReasons, b) {
-					return false, fmt.Sprintf("%s: blocked by %s (reasons %v)", app, b, rs.Reasons)
+				if !slices.Contains(settledReasons, b) && (!lost || b != "unsafe_cluster") {
+					return false, fmt.Sprintf("%s: blocked by %s (reasons %v, unsafe %q)", app, b, rs.Reasons, saga.Unsafe)
 				}
 			}
 			if r == policy.Coordinators {
@@ -56,7 +61,7 @@ func (e *env) converged() (bool, string) {
 				}
 			}
 			if r == policy.DBServers {
-				if ok, why := e.dbServersAtRest(pc.Name, rp, st.Instances, now); !ok {
+				if ok, why := e.dbServersAtRest(pc.Name, rp, st.Instances, now, lost); !ok {
 					return false, why
 				}
 			}
@@ -87,7 +92,7 @@ func coordinatorAnswer(rp *policy.RolePolicy, rps float64, n int, now time.Time)
 // servers' CPU (what the emulator charges them for the offered load) is
 // within tolerance of the target or the count is at the policy's answer
 // for it.
-func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now time.Time) (bool, string) {
+func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now time.Time, lost bool) (bool, string) {
 	ac := e.world.ArangoDB(cluster)
 	if run := ac.RunningCleanOuts(); len(run) > 0 {
 		return false, fmt.Sprintf("%s: clean-out of %s running in ArangoDB", cluster, run[0])
@@ -112,7 +117,7 @@ func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now 
 	if n < lo || n > rp.Max {
 		return false, fmt.Sprintf("%s: %d DB servers outside [%d, %d]", cluster, n, lo, rp.Max)
 	}
-	if len(rp.Metrics) == 0 || rp.Metrics[0].Signal != "cpu_utilization" {
+	if lost || len(rp.Metrics) == 0 || rp.Metrics[0].Signal != "cpu_utilization" {
 		return true, ""
 	}
 	target := rp.Metrics[0].Target
