@@ -184,6 +184,14 @@ func (c *Checker) Excuse(taskID, serverID string) {
 	}
 }
 
+// crashed reports whether the run crashed the server or task.
+func (c *Checker) crashed(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.excused[id]
+	return ok
+}
+
 // excusedLocked reports whether an event of id at t falls in the window
 // of a crash of id.
 func (c *Checker) excusedLocked(id string, t time.Time) bool {

@@ -94,6 +94,12 @@ func coordinatorAnswer(rp *policy.RolePolicy, rps float64, n int, now time.Time)
 // for it.
 func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now time.Time, lost bool) (bool, string) {
 	ac := e.world.ArangoDB(cluster)
+	// A cleaned-out server no scale-down of this process chose (an
+	// operator's, or one of a scale-down forgotten when the cluster left
+	// the policy) is never acted on unless the policy wants a scale-down
+	// anyway; it may stay, but only reported.
+	_, saga, _ := e.role(cluster, policy.DBServers)
+	foreign := saga.ForeignCleaned
 	if run := ac.RunningCleanOuts(); len(run) > 0 {
 		return false, fmt.Sprintf("%s: clean-out of %s running in ArangoDB", cluster, run[0])
 	}
@@ -103,10 +109,16 @@ func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now 
 			continue
 		}
 		switch {
+		case s.Status != arango.StatusGood && e.chk.crashed(s.ID):
+			// A server the run crashed, replaced by Marathon: ArangoDB
+			// keeps it FAILED with its replicas until supervision or an
+			// operator moves them; the controller rightly leaves a FAILED
+			// server holding shards alone (hygiene).
+			continue
 		case s.Status != arango.StatusGood:
 			return false, fmt.Sprintf("%s: DB server %s is %s in ArangoDB", cluster, s.ShortName, s.Status)
-		case s.CleanedOut:
-			return false, fmt.Sprintf("%s: DB server %s is cleaned out in ArangoDB but still runs", cluster, s.ShortName)
+		case s.CleanedOut && !slices.Contains(foreign, s.ID):
+			return false, fmt.Sprintf("%s: DB server %s is cleaned out in ArangoDB, still runs and is not reported", cluster, s.ShortName)
 		}
 		good++
 	}

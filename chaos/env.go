@@ -69,8 +69,11 @@ var policyTmpl = template.Must(template.New("p").Parse(`clusters:
             min: 4
 {{- end}}
       dbservers:
-        min: 3
+        min: {{if and (eq .Name "alpha") $.DBMin}}{{$.DBMin}}{{else}}3{{end}}
         max: 5
+{{- if and (eq .Name "alpha") $.DBPaused}}
+        paused: true
+{{- end}}
         metrics:
           - signal: cpu_utilization
             target: 0.7
@@ -140,8 +143,18 @@ type env struct {
 	reloads  int
 	notes    []string
 	lostHit  bool // a lost response since the last step
-	crashArm bool // crash the DB server being cleaned out
+	crashArm bool // crash the DB server being cleaned out (tests)
 	crashed  int
+	end      time.Time // end of the faults
+	episodes []*episode
+	armed    []*armedFault
+	steering bool // an armed fault steers alpha's load
+	// duringReconcile run side by side with the next reconcile.
+	duringReconcile []func()
+	override        *dbOverride // alpha's DB-server policy changed by a reload
+	opServer        string      // the operator's cleaned-out server
+	opUndo          string      // the operator's server to take back
+	opSince         time.Time
 	pinned   map[string]bool
 	pins     []string
 	aborted  bool
@@ -267,7 +280,11 @@ func (e *env) writePolicy(names ...string) error {
 		cs = append(cs, cl{n, e.world.ArangoURL(n)})
 	}
 	var b bytes.Buffer
-	if err := policyTmpl.Execute(&b, map[string]any{"Clusters": cs, "CoordRPS": coordRPS}); err != nil {
+	data := map[string]any{"Clusters": cs, "CoordRPS": coordRPS, "DBMin": 0, "DBPaused": false}
+	if o := e.override; o != nil {
+		data["DBMin"], data["DBPaused"] = o.Min, o.Paused
+	}
+	if err := policyTmpl.Execute(&b, data); err != nil {
 		return err
 	}
 	return os.WriteFile(e.policyPath(), b.Bytes(), 0o600)
@@ -354,7 +371,11 @@ func (e *env) step() {
 	}
 	e.runHooks()
 	e.crashMidCleanOut()
-	if !e.reconcile() {
+	e.runArmed()
+	e.runOperatorUndo()
+	during := e.duringReconcile
+	e.duringReconcile = nil
+	if !e.reconcile(during...) {
 		e.chk.Violate("stuck", "a reconcile did not return within %s of real time", stepTimeout)
 		e.aborted = true
 		return
@@ -362,6 +383,7 @@ func (e *env) step() {
 	e.steps++
 	e.notePins()
 	e.chk.CheckStep()
+	e.checkOperator()
 	if code, _ := e.get("/healthz"); code != http.StatusOK {
 		e.chk.Violate("healthz", "/healthz answered %d", code)
 	}

@@ -133,10 +133,14 @@ func (e *env) running() []*proc {
 }
 
 // reconcile runs one reconcile of every running process whose gate lets
-// it, side by side as separate processes would; false when one did not
+// it, side by side as separate processes would, and the during funcs
+// beside them (a reload landing mid-reconcile); false when one did not
 // return within stepTimeout.
-func (e *env) reconcile() bool {
+func (e *env) reconcile(during ...func()) bool {
 	var wg sync.WaitGroup
+	for _, f := range during {
+		wg.Go(f)
+	}
 	for _, p := range e.running() {
 		if p.gate != nil && !p.gate() {
 			continue

@@ -142,3 +142,17 @@ func (c *Cluster) ReplicationFloor() int {
 	}
 	return f
 }
+
+// Uncleaned takes a server out of cleanedServers, as an operator's PUT
+// /_admin/cluster/numberOfServers with the list minus that server does
+// (HTTP API: Cluster, 3.11); it reports whether the server was listed.
+func (c *Cluster) Uncleaned(serverID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := indexOf(c.cleaned, serverID)
+	if i < 0 {
+		return false
+	}
+	c.cleaned = append(c.cleaned[:i:i], c.cleaned[i+1:]...)
+	return true
+}
