@@ -232,7 +232,6 @@ var baseClasses = []faultClass{
 	}},
 }
 
-
 // addHook runs f at every step in [from, until); last is set on the
 // final step before until.
 func (e *env) addHook(from, until time.Time, f func(last bool)) {
@@ -253,7 +252,6 @@ func (e *env) runHooks() {
 		h.f(!now.Add(interval).Before(h.until))
 	}
 }
-
 
 // episodesPerHour is the mean rate of fault episodes: a run's count
 // scales with its length (a 6-hour run has ~72), drawn within ±30 %.

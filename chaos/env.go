@@ -155,9 +155,9 @@ type env struct {
 	opServer        string      // the operator's cleaned-out server
 	opUndo          string      // the operator's server to take back
 	opSince         time.Time
-	pinned   map[string]bool
-	pins     []string
-	aborted  bool
+	pinned          map[string]bool
+	pins            []string
+	aborted         bool
 }
 
 type timed struct {

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
-
 )
 
 // Faults modes of Options.Faults.
