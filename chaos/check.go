@@ -56,6 +56,7 @@ type Checker struct {
 	looseDeploy time.Time
 	// Mutations counts the changes each process sent, by process id.
 	mutations map[string]int
+	cleanOuts map[string]int // cleanOutServer requests of controllers per cluster
 }
 
 type actorRef struct {
@@ -88,7 +89,7 @@ type roleRef struct {
 func NewChecker(w *sim.World, pol *policy.Config, clk clock.Clock) *Checker {
 	return &Checker{world: w, src: w, pol: pol, clk: clk,
 		seen: map[string]bool{}, inflight: map[string]int{}, excused: map[string]time.Time{},
-		actor: map[string]actorRef{}, stoppedProcs: map[string]bool{}, creds: map[string]string{}, mutations: map[string]int{}}
+		actor: map[string]actorRef{}, stoppedProcs: map[string]bool{}, creds: map[string]string{}, mutations: map[string]int{}, cleanOuts: map[string]int{}}
 }
 
 // replFloor is a cluster's replication floor read from the world: the
@@ -132,6 +133,14 @@ func (c *Checker) acted(cluster, proc, what string) {
 		c.Violate("overlap "+cluster+" "+prev.proc+" "+proc, "two controllers act on cluster %s at overlapping times: %s sent %s while %s, which sent %s at %s, still runs",
 			cluster, proc, what, prev.proc, prev.what, prev.at.UTC().Format(time.TimeOnly))
 	}
+}
+
+// CleanOuts returns how many cleanOutServer requests controllers sent to
+// the cluster.
+func (c *Checker) CleanOuts(cluster string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cleanOuts[cluster]
 }
 
 // Mutations returns how many changes each process sent.
@@ -328,6 +337,22 @@ func (c *Checker) route(service, sender string, h http.Handler) http.Handler {
 				c.acted(cluster, sender, r.Method+" "+r.URL.Path)
 			}
 			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/_admin/cluster/cleanOutServer") {
+				var body struct {
+					Server string `json:"server"`
+				}
+				_ = json.Unmarshal(readBody(r), &body)
+				if sender != "" {
+					c.mu.Lock()
+					c.cleanOuts[cluster]++
+					c.mu.Unlock()
+				}
+				if ac := c.world.ArangoDB(cluster); ac != nil && sender != "" {
+					for _, s := range ac.Servers() {
+						if (s.ID == body.Server || s.ShortName == body.Server) && s.CleanedOut {
+							c.Violate("", "cluster %s: %s sent a second clean-out of %s, already cleaned out", cluster, sender, s.ShortName)
+						}
+					}
+				}
 				if ac := c.world.ArangoDB(cluster); ac != nil {
 					if run := ac.RunningCleanOuts(); len(run) > 0 {
 						c.Violate("", "cluster %s: a clean-out was started while the clean-out of %s runs", cluster, run[0])
