@@ -37,7 +37,12 @@ func (e *env) converged() (bool, string) {
 			// stays out of sync for good: ArangoDB has no replica to
 			// resync it from, and the controller rightly keeps the
 			// cluster unsafe to shrink until an operator acts.
-			lost := r == policy.DBServers && e.world.State(pc.Name).LostShards > 0
+			// The same for a DB server the run crashed that ArangoDB keeps
+			// FAILED with its replicas: the emulator has no supervision
+			// moving them (FailedFollower/FailedLeader jobs), so it never
+			// empties, and a FAILED server holding shards makes the
+			// cluster unsafe to shrink.
+			lost := r == policy.DBServers && (e.world.State(pc.Name).LostShards > 0 || e.crashedFailed(pc.Name))
 			switch {
 			case saga.Step != "idle":
 				return false, fmt.Sprintf("%s saga %s (%s)", pc.Name, saga.Step, saga.Detail)
@@ -140,4 +145,15 @@ func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now 
 		return true, ""
 	}
 	return false, fmt.Sprintf("%s: %d DB servers at %.0f%% CPU, the policy answers %d", cluster, n, cpu*100, want)
+}
+
+// crashedFailed reports whether a DB server the run crashed is still in
+// ArangoDB, not GOOD.
+func (e *env) crashedFailed(cluster string) bool {
+	for _, s := range e.world.ArangoDB(cluster).Servers() {
+		if s.Role == arango.DBServer && s.Status != arango.StatusGood && e.chk.crashed(s.ID) {
+			return true
+		}
+	}
+	return false
 }

@@ -155,6 +155,7 @@ type env struct {
 	opServer        string      // the operator's cleaned-out server
 	opUndo          string      // the operator's server to take back
 	opSince         time.Time
+	opClean         int // intervals without an active fault since opSince
 	pinned          map[string]bool
 	pins            []string
 	aborted         bool
