@@ -29,8 +29,17 @@ type armedFault struct {
 	done     bool
 }
 
-// armWait bounds how long an armed fault waits for a clean-out.
-const armWait = 25 * time.Minute
+// armWait bounds how long an armed fault waits for a clean-out; the plan
+// starts armed episodes early enough (armLead before the end) for the
+// steered load to bring one.
+const (
+	armWait = 25 * time.Minute
+	armLead = 15 * time.Minute
+)
+
+// armedClasses are the classes whose episodes the plan may arm.
+var armedClasses = map[string]bool{"crash_mid_cleanout": true, "cleanout_failed": true, "cleanout_stuck": true,
+	"reload_mid_cleanout": true, "second_controller": true}
 
 func (e *env) arm(ep *episode, rng *rand.Rand, from, end time.Time, fire func() func()) {
 	e.armed = append(e.armed, &armedFault{ep: ep, from: from, deadline: minTime(from.Add(armWait), end),

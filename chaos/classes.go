@@ -272,7 +272,11 @@ func (e *env) plan(rng *rand.Rand, end time.Time) {
 	n := max(1, int(math.Round(span.Hours()*episodesPerHour*(0.7+0.6*rng.Float64()))))
 	for range n {
 		c := cs[rng.IntN(len(cs))]
-		from := epoch.Add(time.Duration(rng.Int64N(int64(max(span-time.Minute, time.Minute)/time.Second))) * time.Second)
+		last := span - time.Minute
+		if armedClasses[c.name] && span > 2*armLead {
+			last = span - armLead
+		}
+		from := epoch.Add(time.Duration(rng.Int64N(int64(max(last, time.Minute)/time.Second))) * time.Second)
 		until := from.Add(time.Duration(1+rng.IntN(8)) * time.Minute)
 		if until.After(end) {
 			until = end

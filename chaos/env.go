@@ -385,6 +385,9 @@ func (e *env) step() {
 	e.notePins()
 	e.chk.CheckStep()
 	e.checkOperator()
+	// Again right after the reconcile: a clean-out it just started may
+	// be over by the next step (a server holding little).
+	e.runArmed()
 	if code, _ := e.get("/healthz"); code != http.StatusOK {
 		e.chk.Violate("healthz", "/healthz answered %d", code)
 	}

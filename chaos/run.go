@@ -47,7 +47,6 @@ type Options struct {
 	Logs io.Writer
 
 	alphaDBServers int // alpha's DB servers at the start (tests; default 3)
-	debugEnd       func(*env)
 	alphaLoad      float64
 }
 
@@ -130,9 +129,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res := Result{Seed: o.Seed, ConvergedAfter: -1}
 	if !e.aborted {
 		res.ConvergedAfter = e.settle(rng)
-	}
-	if o.debugEnd != nil {
-		o.debugEnd(e)
 	}
 	e.checkExposed("at the end")
 	e.chk.CheckSecrets(e.sec, "the logs", e.logs.String())
