@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -60,7 +61,7 @@ func cmdEmulate(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.clusters < 1 || o.basePort < 0 || o.basePort > 65535-(o.clusters+2+dcos.DefaultParams().Agents) || fs.NArg() > 0 {
+	if o.clusters < 1 || o.basePort < 0 || o.basePort > 65535-(o.clusters+2+agentsFor(dcos.DefaultParams(), o.clusters).Agents) || fs.NArg() > 0 {
 		fs.Usage()
 		return 2
 	}
@@ -111,8 +112,9 @@ func runEmulate(ctx context.Context, o emulateOptions, out io.Writer, ready func
 		}
 	}
 	p := sim.DefaultParams()
+	p.DCOS = agentsFor(p.DCOS, len(names))
 	if o.basePort > 0 {
-		p.Addr = fixedPorts(o.basePort, names)
+		p.Addr = fixedPorts(o.basePort, names, p.DCOS.Agents)
 	}
 	files := map[string]string{}
 	write := func(name, content string) (string, error) {
@@ -207,14 +209,26 @@ func runEmulate(ctx context.Context, o emulateOptions, out io.Writer, ready func
 	return nil
 }
 
+// agentsFor gives every emulated cluster the room of the default DC/OS (six
+// 8-cpu, 32 GiB agents), so N clusters start and can grow as one does. The
+// emulated Mesos has at most 30 agents (their port ranges), so past five
+// clusters the agents grow instead of their number.
+func agentsFor(p dcos.Params, clusters int) dcos.Params {
+	d := dcos.DefaultParams()
+	p.Agents = min(d.Agents*clusters, dcos.MaxAgents)
+	grow := func(per float64) float64 { return math.Ceil(per * float64(d.Agents*clusters) / float64(p.Agents)) }
+	p.AgentCPUs, p.AgentMemMB, p.AgentDiskMB = grow(d.AgentCPUs), grow(d.AgentMemMB), grow(d.AgentDiskMB)
+	return p
+}
+
 // fixedPorts lays the services out from base: Marathon, Mesos, one
 // ArangoDB endpoint per cluster, then the agents.
-func fixedPorts(base int, clusters []string) func(string) string {
+func fixedPorts(base int, clusters []string, agents int) func(string) string {
 	port := map[string]int{dcos.ServiceMarathon: base, dcos.ServiceMesos: base + 1}
 	for i, n := range clusters {
 		port[sim.ArangoService(n)] = base + 2 + i
 	}
-	for i := range dcos.DefaultParams().Agents {
+	for i := range agents {
 		port[dcos.AgentService(i)] = base + 2 + len(clusters) + i
 	}
 	return func(service string) string {

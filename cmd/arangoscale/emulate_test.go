@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/sim"
+	"github.com/arangoscale/arangoscale/sim/dcos"
 )
 
 // TestEmulateAuthRehearsal: `emulate --auth --clusters 2 --base-port P`
@@ -19,7 +22,7 @@ import (
 // the printed policy and run line bring a controller to ready over all
 // clusters with the credentials it wrote.
 func TestEmulateAuthRehearsal(t *testing.T) {
-	base := freePorts(t, 2+2+sim.DefaultParams().DCOS.Agents)
+	base := freePorts(t, 2+2+agentsFor(sim.DefaultParams().DCOS, 2).Agents)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := make(chan *emulated, 1)
@@ -143,5 +146,27 @@ func TestDemoPrintsAndTakesPolicy(t *testing.T) {
 	o.policy = t.TempDir() + "/missing.yaml"
 	if err := runDemo(context.Background(), o, &out); err == nil || !strings.Contains(err.Error(), "--policy") {
 		t.Fatalf("missing --policy file: %v", err)
+	}
+}
+
+// Many emulated clusters fit the emulated DC/OS and keep the room a single
+// one has: 50 clusters once refused to start ("initial instances do not fit").
+func TestEmulateManyClustersFit(t *testing.T) {
+	for _, n := range []int{1, 5, 50} {
+		p := sim.DefaultParams()
+		p.DCOS = agentsFor(p.DCOS, n)
+		d := dcos.DefaultParams()
+		if got, want := float64(p.DCOS.Agents)*p.DCOS.AgentCPUs, float64(n*d.Agents)*d.AgentCPUs; got < want {
+			t.Errorf("%d clusters: %v cpus in all, want ≥ %v", n, got, want)
+		}
+		specs := make([]sim.ClusterSpec, n)
+		for i := range specs {
+			specs[i] = demoCluster(fmt.Sprintf("c-%d", i+1))
+		}
+		w, err := sim.NewWorld(clock.NewVirtual(time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)), p, specs...)
+		if err != nil {
+			t.Fatalf("%d clusters: %v", n, err)
+		}
+		w.Close()
 	}
 }

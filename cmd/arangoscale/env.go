@@ -11,6 +11,7 @@ import (
 	"github.com/arangoscale/arangoscale/config"
 	"github.com/arangoscale/arangoscale/controller"
 	"github.com/arangoscale/arangoscale/marathon"
+	"github.com/arangoscale/arangoscale/metrics"
 )
 
 // fromEnv reads the ARANGOSCALE_* configuration and its secret files and
@@ -37,7 +38,12 @@ func fromEnv(stderr io.Writer) (*config.Config, config.Secrets, *controller.Setu
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	plain := &http.Client{Transport: base}
+	// ArangoDB gets its own pool, as many idle connections per coordinator
+	// as a cluster's servers are scraped at once; Marathon and Mesos serve
+	// every cluster and keep more.
+	arango := base.Clone()
+	arango.MaxIdleConnsPerHost = metrics.DefaultParallel
+	plain := &http.Client{Transport: arango}
 	dcos := plain
 	switch {
 	case len(secrets.DCOSServiceAccount) > 0:

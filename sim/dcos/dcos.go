@@ -87,6 +87,10 @@ type Params struct {
 	Strict bool
 }
 
+// MaxAgents bounds Params.Agents: the agents' port ranges are 1000 wide
+// from 31000 and must stay below 65535.
+const MaxAgents = 30
+
 // DefaultParams returns the documented defaults.
 func DefaultParams() Params {
 	return Params{
@@ -119,9 +123,8 @@ func (p Params) withDefaults() (Params, error) {
 	if p.Agents == 0 {
 		p.Agents = d.Agents
 	}
-	if p.Agents > 30 {
-		// Port ranges are 1000 wide from 31000: keep them below 65535.
-		return p, fmt.Errorf("%w: at most 30 agents, got %d", ErrInvalidParams, p.Agents)
+	if p.Agents > MaxAgents {
+		return p, fmt.Errorf("%w: at most %d agents, got %d", ErrInvalidParams, MaxAgents, p.Agents)
 	}
 	if p.AgentCPUs == 0 {
 		p.AgentCPUs = d.AgentCPUs
