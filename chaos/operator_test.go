@@ -5,10 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arangoscale/arangoscale/arangodb"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/sim/arango"
+	"github.com/arangoscale/arangoscale/sim/fault"
 )
 
 // dbServer returns alpha's DB server with the id.
@@ -85,4 +87,49 @@ func TestOperatorCleanedServerHoldingShards(t *testing.T) {
 			t.Fatalf("seed %d: violations: %v", seed, v)
 		}
 	}
+}
+
+// Regression: a Marathon read failing while a clean-out ran aborted the
+// scale-down ("the DB-server app is unreadable") with its job still
+// running, and the next reconcile sent a second clean-out of the same
+// server.
+func TestCleanOutSurvivesAnUnreadableApp(t *testing.T) {
+	e := scaleDownEnv(t, 27)
+	start, stop := fault.CleanOut(e.world.ArangoDB(alpha), arango.CleanOutStuck)
+	e.inj.AddModel(fault.Model{Name: "stuck", From: e.clk.Now(), Start: start, Stop: stop})
+	e.sagaAt(t, 10*time.Minute, "cleaning_out")
+	e.add(t, fault.Rule{Name: "app down", Service: "marathon", Method: http.MethodGet, Path: "/v2/apps" + dbApp,
+		Action: fault.Unavailable, Until: e.clk.Now().Add(time.Minute)})
+	e.run(2 * time.Minute)
+	if _, saga := e.status(t, policy.DBServers); saga.Step != "cleaning_out" || saga.Aborted != "" {
+		t.Fatalf("saga %+v: a failed read is no verdict, the clean-out goes on", saga)
+	}
+	e.convergeAfterFaults(t)
+	if n := e.chk.CleanOuts(alpha); n != 1 {
+		t.Fatalf("%d clean-outs, want 1", n)
+	}
+}
+
+// A scale-down aborted mid clean-out (min raised) leaves its job running
+// in ArangoDB; when min is lowered again no second clean-out starts
+// until that job has ended.
+func TestNoSecondCleanOutWhileAnAbortedOneRuns(t *testing.T) {
+	e := scaleDownEnv(t, 28)
+	start, stop := fault.CleanOut(e.world.ArangoDB(alpha), arango.CleanOutStuck)
+	e.inj.AddModel(fault.Model{Name: "stuck", From: e.clk.Now(), Start: start, Stop: stop})
+	e.sagaAt(t, 10*time.Minute, "cleaning_out")
+	e.setOverride(&dbOverride{Min: 4})
+	e.run(time.Minute)
+	if _, saga := e.status(t, policy.DBServers); saga.Aborted == "" {
+		t.Fatalf("saga %+v: want aborted", saga)
+	}
+	e.setOverride(nil)
+	e.run(5 * time.Minute)
+	if n := e.chk.CleanOuts(alpha); n != 1 {
+		t.Fatalf("%d clean-outs while the aborted one still runs, want 1; violations %v", n, e.chk.Violations())
+	}
+	if _, saga := e.status(t, policy.DBServers); !strings.Contains(saga.Unsafe, "aborted scale-down still runs") {
+		t.Fatalf("saga %+v should say why no scale-down starts", saga)
+	}
+	e.convergeAfterFaults(t)
 }
