@@ -74,12 +74,12 @@ type SagaStatus struct {
 }
 
 type sagaState struct {
-	status         SagaStatus
-	chosen         *victim         // the current scale-down of this controller; nil when none
+	status SagaStatus
+	chosen *victim // the current scale-down of this controller; nil when none
 	// abandoned is the clean-out job of a scale-down aborted while it ran:
 	// a coordinator cannot cancel it, so no new clean-out starts until
 	// it has ended (a second one would drain two servers at once).
-	abandoned *victim
+	abandoned      *victim
 	reported       map[string]bool // foreign cleaned-out servers already logged
 	rebalanceSince time.Time
 	lastRebalance  time.Time
