@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -180,8 +181,8 @@ func (c *Checker) ownCleanOuts(ac *arango.Cluster) []string {
 	defer c.mu.Unlock()
 	var out []string
 	for _, s := range ac.RunningCleanOuts() {
-		if _, ok := c.foreign[s]; !ok {
-			out = append(out, s)
+		if _, ok := c.foreign[s]; !ok && !slices.Contains(out, s) {
+			out = append(out, s) // two jobs of one server drain one server
 		}
 	}
 	return out
@@ -398,8 +399,16 @@ func (c *Checker) route(service, sender string, h http.Handler) http.Handler {
 					}
 				}
 				if ac := c.world.ArangoDB(cluster); ac != nil {
-					if run := c.visibleCleanOuts(ac); len(run) > 0 {
-						c.Violate("", "cluster %s: a clean-out was started while the clean-out of %s runs", cluster, run[0])
+					// The same server again is no second drain: ArangoDB
+					// fails a cleanOutServer job of a server already being
+					// cleaned out (arangod Agency/CleanOutServer.cpp). A
+					// restarted process re-sends one when the running job
+					// moved nothing (stuck): no coordinator API lists jobs.
+					for _, run := range c.visibleCleanOuts(ac) {
+						if run != body.Server {
+							c.Violate("", "cluster %s: a clean-out of %s was started while the clean-out of %s runs", cluster, body.Server, run)
+							break
+						}
 					}
 				}
 			}
