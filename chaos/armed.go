@@ -167,8 +167,9 @@ var newClasses = []faultClass{
 			if !pause {
 				o.Min = min(st.Instances, e.full.Clusters[0].Roles[policy.DBServers].Max)
 			}
-			// The reload lands while the next reconcile runs.
-			e.duringReconcile = append(e.duringReconcile, func() { e.setOverride(&o) })
+			// The reload lands while the next reconcile runs; the checker
+			// holds the controller to it from the reconcile after.
+			e.duringReconcile = append(e.duringReconcile, func() { e.reloadOverride(&o) })
 			return func() { e.setOverride(nil) }
 		})
 		if pause {
@@ -269,7 +270,36 @@ type dbOverride struct {
 // setOverride reloads the policy with alpha's DB servers changed (nil:
 // as planned) and gives the checker the same bounds.
 func (e *env) setOverride(o *dbOverride) {
+	e.reloadOverride(o)
+	e.applyBounds()
+}
+
+// applyBounds gives the checker the bounds of the policy loaded now. A
+// min raised above the DB servers Marathon has (a kill decided before
+// the reload landed) holds from that count: the controller scales up to
+// the new min, it cannot have stayed there.
+func (e *env) applyBounds() {
+	if !e.boundsDirty {
+		return
+	}
+	e.boundsDirty = false
+	b := e.bounds()
+	if o := e.override; o != nil && o.Min > 0 {
+		st, _ := e.world.Marathon().AppStatus(sim.DBServerApp(alpha))
+		for _, pc := range b.Clusters {
+			if rp := pc.Roles[policy.DBServers]; pc.Name == alpha && rp.Min > st.Instances {
+				rp.Min = st.Instances
+			}
+		}
+	}
+	e.chk.setPolicy(b)
+}
+
+// reloadOverride reloads the policy with the override; the checker's
+// bounds follow at applyBounds.
+func (e *env) reloadOverride(o *dbOverride) {
 	e.override = o
+	e.boundsDirty = true
 	if err := e.writePolicy(e.policyNames(e.controller().Policy())...); err != nil {
 		e.chk.Violate("", "write policy: %v", err)
 		return
@@ -278,7 +308,6 @@ func (e *env) setOverride(o *dbOverride) {
 		e.chk.Violate("", "reload of a valid policy failed: %v", err)
 		return
 	}
-	e.chk.setPolicy(e.bounds())
 	if o == nil {
 		e.note("policy reloaded: alpha's DB servers as planned")
 	} else {

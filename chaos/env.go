@@ -152,6 +152,7 @@ type env struct {
 	// duringReconcile run side by side with the next reconcile.
 	duringReconcile []func()
 	override        *dbOverride // alpha's DB-server policy changed by a reload
+	boundsDirty     bool        // the checker has yet to get the override's bounds
 	opServer        string      // the operator's cleaned-out server
 	opUndo          string      // the operator's server to take back
 	opSince         time.Time
@@ -381,6 +382,7 @@ func (e *env) step() {
 		e.aborted = true
 		return
 	}
+	e.applyBounds()
 	e.steps++
 	e.notePins()
 	e.chk.CheckStep()
