@@ -49,6 +49,7 @@ type Config struct {
 	LogLevel      string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat     string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	SourceTimeout time.Duration `envconfig:"SOURCE_TIMEOUT" default:"5s" desc:"timeout of one request to a metrics source"`
+	Discovery     string        `envconfig:"DISCOVERY" default:"auto" desc:"find clusters by Marathon labels: true, false, or auto (on when the policy has templates)"`
 
 	DCOSServiceAccountFile string `envconfig:"DCOS_SERVICE_ACCOUNT_FILE" desc:"DC/OS service account JSON (uid, private_key)"`
 	DCOSTokenFile          string `envconfig:"DCOS_TOKEN_FILE" desc:"a ready DC/OS ACS token"`
@@ -248,6 +249,11 @@ func (c *Config) validate() error {
 	default:
 		return bad("LOG_FORMAT", "unknown format %q (want json or text)", c.LogFormat)
 	}
+	switch c.Discovery {
+	case "auto", "true", "false":
+	default:
+		return bad("DISCOVERY", "unknown value %q (want true, false or auto)", c.Discovery)
+	}
 	if c.SourceTimeout <= 0 {
 		return bad("SOURCE_TIMEOUT", "must be positive, got %s", c.SourceTimeout)
 	}
@@ -392,6 +398,18 @@ func (c *Config) Level() slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// DiscoveryOn reports whether clusters are discovered by Marathon labels
+// for a policy: DISCOVERY=true or false, or with auto when it has templates.
+func (c *Config) DiscoveryOn(hasTemplates bool) bool {
+	switch c.Discovery {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return hasTemplates
 }
 
 // Logger returns the process logger writing to w, in the configured format

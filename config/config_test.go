@@ -53,7 +53,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Config{
 		PolicyFile: "policies.yaml", MarathonURL: "http://marathon.mesos:8080", MesosURL: "http://leader.mesos:5050",
-		Listen: ":9100", Interval: 15 * time.Second, LogLevel: "info", LogFormat: "json", SourceTimeout: 5 * time.Second,
+		Listen: ":9100", Interval: 15 * time.Second, LogLevel: "info", LogFormat: "json", SourceTimeout: 5 * time.Second, Discovery: "auto",
 	}
 	if *c != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *c, want)
@@ -124,6 +124,7 @@ func TestBadValues(t *testing.T) {
 		{env{"ARANGOSCALE_DRY_RUN": "yes"}, `ARANGOSCALE_DRY_RUN: invalid boolean "yes" (want true or false)`},
 		{env{"ARANGOSCALE_LOG_LEVEL": "verbose"}, `ARANGOSCALE_LOG_LEVEL: unknown level "verbose" (want debug, info, warn or error)`},
 		{env{"ARANGOSCALE_LOG_FORMAT": "logfmt"}, `ARANGOSCALE_LOG_FORMAT: unknown format "logfmt" (want json or text)`},
+		{env{"ARANGOSCALE_DISCOVERY": "yes"}, `ARANGOSCALE_DISCOVERY: unknown value "yes" (want true, false or auto)`},
 		{env{"ARANGOSCALE_SOURCE_TIMEOUT": "5"}, `ARANGOSCALE_SOURCE_TIMEOUT: invalid duration "5" (want e.g. 15s)`},
 		{env{"ARANGOSCALE_SOURCE_TIMEOUT": "0s"}, `ARANGOSCALE_SOURCE_TIMEOUT: must be positive, got 0s`},
 		{env{"ARANGOSCALE_DCOS_SERVICE_ACCOUNT_FILE": missing}, `ARANGOSCALE_DCOS_SERVICE_ACCOUNT_FILE: cannot read "` + missing + `": no such file or directory`},

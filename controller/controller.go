@@ -69,6 +69,8 @@ type Controller struct {
 	policy   *policy.Config
 	clusters map[string]*cluster
 	order    []string
+	// discovery is the latest discovery round (nil without discovery).
+	discovery *DiscoveryStatus
 
 	reconciled atomic.Bool
 	lastLoop   atomic.Int64 // unix nanos of the last loop tick, for /healthz
@@ -309,6 +311,9 @@ type Status struct {
 	Clusters []ClusterRun `json:"clusters"`
 	// Reload is the latest policy reload (absent without a reloader).
 	Reload *ReloadResult `json:"reload,omitempty"`
+	// Discovery is the latest round of cluster discovery by Marathon
+	// labels (absent when discovery is off).
+	Discovery *DiscoveryStatus `json:"discovery,omitempty"`
 }
 
 // Status returns a snapshot of every cluster and role.
@@ -319,7 +324,7 @@ func (c *Controller) Status() Status {
 		clusters = append(clusters, c.clusters[name])
 	}
 	c.mu.Unlock()
-	st := Status{Time: c.cfg.Clock.Now(), DryRun: c.cfg.DryRun, Ready: c.Ready(), Reload: c.reloadResult()}
+	st := Status{Time: c.cfg.Clock.Now(), DryRun: c.cfg.DryRun, Ready: c.Ready(), Reload: c.reloadResult(), Discovery: c.discoveryStatus()}
 	for _, cl := range clusters {
 		st.Clusters = append(st.Clusters, cl.status())
 	}

@@ -39,11 +39,21 @@ type promMetrics struct {
 	interval         *prometheus.GaugeVec
 	holdUntil        *prometheus.GaugeVec
 	holdCount        *prometheus.GaugeVec
+	discovered       prometheus.Gauge
+	discoveryErrors  prometheus.Gauge
 }
 
 func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetrics {
 	f := promauto.With(reg)
 	m := &promMetrics{
+		discovered: f.NewGauge(prometheus.GaugeOpts{
+			Name: "arangoscale_discovered_clusters",
+			Help: "Clusters found by their Marathon labels and scaled with a policy template.",
+		}),
+		discoveryErrors: f.NewGauge(prometheus.GaugeOpts{
+			Name: "arangoscale_discovery_errors",
+			Help: "Problems of the latest discovery round: labelled apps that name an unknown template or make an incomplete cluster, or a failed Marathon listing.",
+		}),
 		holdUntil: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "arangoscale_manual_hold_until_timestamp_seconds",
 			Help: "When the manual hold of a role ends (unix seconds); absent without a hold.",

@@ -294,7 +294,14 @@ func (cl *cluster) constrain(ctx context.Context, w *worker, ob *observation, ap
 		return
 	}
 	if cl.sagaBusy(ob.now) {
-		c.DeploymentInProgress = true
+		// A clean-out in flight holds the role; a rebalance after a
+		// scale-up holds only scale-downs, so a rise that outgrows the
+		// last scale-up gets more servers without waiting for it.
+		if cl.saga.status.Step == StepRebalancing {
+			c.Rebalancing = true
+		} else {
+			c.DeploymentInProgress = true
+		}
 	}
 	why := cl.unsafeReason(ob, app)
 	cl.saga.unsafe = why

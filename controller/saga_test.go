@@ -181,6 +181,30 @@ func TestRebalanceAfterScaleUp(t *testing.T) {
 	}
 }
 
+// TestScaleUpDuringRebalance: a rebalance onto a new DB server holds
+// scale-downs only; when the load outgrows the last scale-up, another DB
+// server is added while the shards are still moving.
+func TestScaleUpDuringRebalance(t *testing.T) {
+	p := sim.DefaultParams()
+	p.Arango.CleanOutBytesPerSecond = 2 << 20 // gigabytes to move: the rebalance runs for an hour
+	h := newHarness(t, harnessOpts{params: &p})
+	h.setRPS(4000)
+	h.runUntil(20*time.Minute, "a rebalance onto a new DB server", func(sim.ClusterState) bool {
+		return h.saga().Step == controller.StepRebalancing
+	})
+	n := h.state().DBServers.Target
+	h.setRPS(12000)
+	h.runUntil(10*time.Minute, "a scale-up while rebalancing", func(s sim.ClusterState) bool {
+		if h.saga().Step != controller.StepRebalancing {
+			t.Fatalf("the rebalance ended before the test could see a scale-up during it (saga %+v)", h.saga())
+		}
+		return s.DBServers.Target > n
+	})
+	if h.world.ArangoDB("prod").Losses() != nil {
+		t.Fatalf("shards lost: %v", h.world.ArangoDB("prod").Losses())
+	}
+}
+
 // TestManualCountFromWebUI: a count written to numberOfServers by a
 // person (ArangoDB's web UI) pins the role for manual_hold, then the policy
 // decides again.

@@ -49,6 +49,7 @@ type worker struct {
 type RoleStatus struct {
 	Role          string         `json:"role"`
 	App           string         `json:"app"`
+	Strategy      string         `json:"strategy,omitempty"` // hpa or threshold when the role runs one of them
 	Current       int            `json:"current"`
 	Healthy       int            `json:"healthy"`
 	Target        int            `json:"target"`
@@ -129,6 +130,10 @@ func (w *worker) setPolicy(rp *policy.RolePolicy, appID string) {
 	w.appID = appID
 	w.st.App = appID
 	w.st.Min, w.st.Max = rp.Min, rp.Max
+	w.st.Strategy = rp.Strategy
+	if rp.Strategy == policy.RoleStrategyPolicy {
+		w.st.Strategy = ""
+	}
 }
 
 func (w *worker) labels() prometheus.Labels {

@@ -46,17 +46,38 @@ type rawApp struct {
 
 func TestArangoscaleApp(t *testing.T) {
 	path := filepath.Join("marathon", "arangoscale.json")
-	var app marathon.Application
-	decodeJSON(t, path, &app)
-	var raw rawApp
-	decodeJSON(t, path, &raw)
-
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := checkControllerApp(t, path, data)
 	if app.ID != "/arangoscale" {
 		t.Errorf("id %q", app.ID)
 	}
 	if app.Instances == nil || *app.Instances != 1 {
 		t.Error("want exactly 1 instance: never two controllers")
 	}
+}
+
+// checkControllerApp checks what every definition of the controller's app
+// must keep (the hand-written one and every rendering of the package) and
+// returns it decoded.
+func checkControllerApp(t *testing.T, name string, data []byte) marathon.Application {
+	t.Helper()
+	var app marathon.Application
+	var raw rawApp
+	if err := json.Unmarshal(data, &app); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	checkAppBody(t, app, raw)
+	return app
+}
+
+func checkAppBody(t *testing.T, app marathon.Application, raw rawApp) {
+	t.Helper()
 	us := app.UpgradeStrategy
 	if us == nil || us.MinimumHealthCapacity == nil || *us.MinimumHealthCapacity != 0 ||
 		us.MaximumOverCapacity == nil || *us.MaximumOverCapacity != 0 {
@@ -96,6 +117,20 @@ func TestArangoscaleApp(t *testing.T) {
 		t.Errorf("readiness checks %+v: want one on /readyz via port %q", raw.ReadinessChecks, port.Name)
 	}
 
+	// The DC/OS UI links a service through the admin router
+	// (/service/<DCOS_SERVICE_NAME>/) to this port, over this scheme.
+	labels := map[string]string{}
+	if app.Labels != nil {
+		labels = *app.Labels
+	}
+	if want := strings.TrimPrefix(app.ID, "/"); labels["DCOS_SERVICE_NAME"] != want {
+		t.Errorf("label DCOS_SERVICE_NAME %q, want %q (the app id)", labels["DCOS_SERVICE_NAME"], want)
+	}
+	if labels["DCOS_SERVICE_PORT_INDEX"] != "0" || labels["DCOS_SERVICE_SCHEME"] != "http" {
+		t.Errorf("labels DCOS_SERVICE_PORT_INDEX=%q DCOS_SERVICE_SCHEME=%q, want 0 and http (the status page on PORT0)",
+			labels["DCOS_SERVICE_PORT_INDEX"], labels["DCOS_SERVICE_SCHEME"])
+	}
+
 	env := map[string]string{}
 	if app.Env != nil {
 		env = *app.Env
@@ -130,7 +165,8 @@ func TestArangoscaleApp(t *testing.T) {
 		mounted["/mnt/mesos/sandbox/"+v.ContainerPath] = true
 	}
 	for k, v := range env {
-		if strings.HasSuffix(k, "_FILE") && k != "ARANGOSCALE_CA_FILE" && !mounted[v] {
+		remote := k == "ARANGOSCALE_POLICY_FILE" && (strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://"))
+		if strings.HasSuffix(k, "_FILE") && k != "ARANGOSCALE_CA_FILE" && !remote && !mounted[v] {
 			t.Errorf("%s=%s is not a mounted secret file", k, v)
 		}
 	}

@@ -92,7 +92,7 @@ func TestAlertRules(t *testing.T) {
 	for _, want := range []string{
 		"ArangoscaleDown", "ArangoscaleReconcileStalled", "ArangoscaleRolePinnedAtMax", "ArangoscaleScaleActionsFailing",
 		"ArangoscaleCleanOutFailed", "ArangoscaleRoleFlapping", "ArangoscaleConfigReloadFailing", "ArangoscaleSourceErrors",
-		"ArangoscaleDryRunLeftOn", "ArangoDBFailedServerWithShards",
+		"ArangoscaleDryRunLeftOn", "ArangoscaleDiscoveryErrors", "ArangoDBFailedServerWithShards",
 	} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)

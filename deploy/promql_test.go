@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// contract is DESIGN.md "Metrics" plus arangoscale_failed_servers_with_shards
-// and arangoscale_reconcile_interval_seconds.
+// contract is DESIGN.md "Metrics" plus arangoscale_failed_servers_with_shards,
+// arangoscale_reconcile_interval_seconds and the discovery gauges.
 var contract = []string{
 	"arangoscale_build_info",
 	"arangoscale_instances",
@@ -27,6 +27,8 @@ var contract = []string{
 	"arangoscale_dry_run",
 	"arangoscale_failed_servers_with_shards",
 	"arangoscale_reconcile_interval_seconds",
+	"arangoscale_discovered_clusters",
+	"arangoscale_discovery_errors",
 }
 
 // inContract reports whether a series name belongs to a contract metric

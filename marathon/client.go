@@ -307,6 +307,27 @@ func (c *Client) App(ctx context.Context, id string) (*App, error) {
 	return app, nil
 }
 
+// Apps lists every app with its tasks, counts and deployments. A non-empty
+// selector is Marathon's label selector (GET /v2/apps?label=, apps.raml):
+// "arangoscale.policy" matches apps that have the label,
+// "tier==web,env!=dev" all of the comma-separated conditions.
+func (c *Client) Apps(ctx context.Context, selector string) ([]*App, error) {
+	q := url.Values{"embed": {"apps.tasks", "apps.counts", "apps.deployments"}}
+	if selector != "" {
+		q.Set("label", selector)
+	}
+	var apps []*App
+	err := c.getJSON(ctx, "GET /v2/apps", "/v2/apps", q, func(b []byte) error {
+		var derr error
+		apps, derr = decodeApps(b)
+		return derr
+	})
+	if err != nil {
+		return nil, err
+	}
+	return apps, nil
+}
+
 // Scale sets the app's instance count and returns the deployment id.
 // force overrides a deployment that locks the app (Marathon's ?force=true).
 func (c *Client) Scale(ctx context.Context, id string, instances int, force bool) (string, error) {

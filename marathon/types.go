@@ -109,7 +109,35 @@ func decodeApp(body []byte) (*App, error) {
 	if w.App == nil {
 		return nil, errors.New(`app: no "app" object`)
 	}
-	a := w.App
+	return convertApp(w.App)
+}
+
+// decodeApps decodes the body of GET /v2/apps: {"apps": […]}.
+func decodeApps(body []byte) ([]*App, error) {
+	var w struct {
+		Apps *[]*wireApp `json:"apps"`
+	}
+	if err := strictTop(body, &w); err != nil {
+		return nil, fmt.Errorf("apps: %w", err)
+	}
+	if w.Apps == nil {
+		return nil, errors.New(`apps: no "apps" list`)
+	}
+	out := make([]*App, 0, len(*w.Apps))
+	for i, wa := range *w.Apps {
+		if wa == nil {
+			return nil, fmt.Errorf("apps[%d]: null", i)
+		}
+		a, err := convertApp(wa)
+		if err != nil {
+			return nil, fmt.Errorf("apps[%d]: %w", i, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func convertApp(a *wireApp) (*App, error) {
 	if a.ID == "" {
 		return nil, errors.New("app: empty id")
 	}

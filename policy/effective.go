@@ -13,7 +13,12 @@ import (
 // in the documented order and every default is visible.
 type (
 	effConfig struct {
-		Clusters []effCluster `yaml:"clusters"`
+		Templates map[string]effTemplate `yaml:"templates,omitempty"`
+		Clusters  []effCluster           `yaml:"clusters,omitempty"`
+	}
+	effTemplate struct {
+		Interval string   `yaml:"interval,omitempty"`
+		Roles    effRoles `yaml:"roles"`
 	}
 	effCluster struct {
 		Name     string      `yaml:"name"`
@@ -34,13 +39,14 @@ type (
 		DBServers    *effRole `yaml:"dbservers,omitempty"`
 	}
 	effRole struct {
+		Strategy         string        `yaml:"strategy,omitempty"`
 		Min              int           `yaml:"min"`
 		Max              int           `yaml:"max"`
 		Metrics          []effMetric   `yaml:"metrics"`
-		Tolerance        float64       `yaml:"tolerance"`
-		Stabilization    effUpDown     `yaml:"stabilization"`
-		Cooldown         effUpDown     `yaml:"cooldown"`
-		Step             effStep       `yaml:"step"`
+		Tolerance        *float64      `yaml:"tolerance,omitempty"`
+		Stabilization    *effUpDown    `yaml:"stabilization,omitempty"`
+		Cooldown         *effUpDown    `yaml:"cooldown,omitempty"`
+		Step             *effStep      `yaml:"step,omitempty"`
 		OnMetricsMissing string        `yaml:"on_metrics_missing"`
 		Paused           bool          `yaml:"paused"`
 		ManualHold       string        `yaml:"manual_hold"`
@@ -64,6 +70,7 @@ type (
 		Lower             *float64 `yaml:"lower,omitempty"`
 		Periods           int      `yaml:"periods,omitempty"`
 		Step              int      `yaml:"step,omitempty"`
+		Multiplier        float64  `yaml:"multiplier,omitempty"`
 	}
 	effSchedule struct {
 		Cron     string `yaml:"cron"`
@@ -95,6 +102,22 @@ func (c *Config) Effective() ([]byte, error) {
 		}
 		out.Clusters = append(out.Clusters, ec)
 	}
+	if len(c.Templates) > 0 {
+		out.Templates = make(map[string]effTemplate, len(c.Templates))
+		for name, t := range c.Templates {
+			et := effTemplate{}
+			if t.Interval > 0 {
+				et.Interval = formatDuration(t.Interval)
+			}
+			if rp := t.Roles[Coordinators]; rp != nil {
+				et.Roles.Coordinators = effectiveRole(rp)
+			}
+			if rp := t.Roles[DBServers]; rp != nil {
+				et.Roles.DBServers = effectiveRole(rp)
+			}
+			out.Templates[name] = et
+		}
+	}
 	b, err := yaml.Marshal(&out)
 	if err != nil {
 		return nil, fmt.Errorf("policy: writing effective policy: %w", err)
@@ -104,21 +127,26 @@ func (c *Config) Effective() ([]byte, error) {
 
 func effectiveRole(rp *RolePolicy) *effRole {
 	er := &effRole{
+		Strategy:         rp.Strategy,
 		Min:              rp.Min,
 		Max:              rp.Max,
-		Tolerance:        rp.Tolerance,
-		Stabilization:    effUpDown{Up: formatDuration(rp.Stabilization.Up), Down: formatDuration(rp.Stabilization.Down)},
-		Cooldown:         effUpDown{Up: formatDuration(rp.Cooldown.Up), Down: formatDuration(rp.Cooldown.Down)},
-		Step:             effStep{Up: stepValue(rp.Step.Up), Down: stepValue(rp.Step.Down)},
 		OnMetricsMissing: rp.OnMetricsMissing,
 		Paused:           rp.Paused,
 		ManualHold:       formatDuration(rp.ManualHold),
+	}
+	if rp.Strategy == "" || rp.Strategy == RoleStrategyPolicy {
+		// The other strategies fix these themselves (and Load rejects them).
+		tol := rp.Tolerance
+		er.Tolerance = &tol
+		er.Stabilization = &effUpDown{Up: formatDuration(rp.Stabilization.Up), Down: formatDuration(rp.Stabilization.Down)}
+		er.Cooldown = &effUpDown{Up: formatDuration(rp.Cooldown.Up), Down: formatDuration(rp.Cooldown.Down)}
+		er.Step = &effStep{Up: stepValue(rp.Step.Up), Down: stepValue(rp.Step.Down)}
 	}
 	for _, m := range rp.Metrics {
 		em := effMetric{Strategy: m.Strategy, Signal: m.Signal, PromQL: m.PromQL}
 		if m.Strategy == StrategyThreshold {
 			up, lo := m.Upper, m.Lower
-			em.Upper, em.Lower, em.Periods, em.Step = &up, &lo, m.Periods, m.Step
+			em.Upper, em.Lower, em.Periods, em.Step, em.Multiplier = &up, &lo, m.Periods, m.Step, m.Multiplier
 		} else {
 			em.Target, em.TargetPerInstance = m.Target, m.TargetPerInstance
 		}
@@ -155,9 +183,15 @@ func formatDuration(d time.Duration) string {
 
 // Summary returns one line per cluster, e.g.
 // "prod: coordinators 2..16 (3 metrics), dbservers 3..9 (2 metrics), interval 15s".
+// Templates follow as "template <name>: …".
 func (c *Config) Summary() []string {
-	lines := make([]string, 0, len(c.Clusters))
-	for _, cl := range c.Clusters {
+	all := c.Clusters
+	for _, name := range c.TemplateNames() {
+		t := c.Templates[name]
+		all = append(all[:len(all):len(all)], &Cluster{Name: "template " + name, Interval: t.Interval, Roles: t.Roles})
+	}
+	lines := make([]string, 0, len(all))
+	for _, cl := range all {
 		var b strings.Builder
 		b.WriteString(cl.Name)
 		b.WriteString(":")

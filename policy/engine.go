@@ -19,11 +19,14 @@ type Constraints struct {
 	ReplicationFloor     int  // DB servers: the highest replicationFactor of any collection
 	CapacityMax          int  // highest count placeable now; 0 = no cap
 	DeploymentInProgress bool // the app has a Marathon deployment running
-	Paused               bool
-	Backoff              bool // the last action failed and backoff has not expired
-	Unsafe               bool // the cluster is unsafe for a scale-down
-	DryRun               bool
-	ManualPin            int // a count set by an operator and still held; 0 = none
+	// Rebalancing: shards are moving onto new DB servers. It holds
+	// scale-downs only: more capacity during a rebalance is welcome.
+	Rebalancing bool
+	Paused      bool
+	Backoff     bool // the last action failed and backoff has not expired
+	Unsafe      bool // the cluster is unsafe for a scale-down
+	DryRun      bool
+	ManualPin   int // a count set by an operator and still held; 0 = none
 }
 
 // Observation is what the controller saw of one role at Now.
@@ -155,6 +158,66 @@ func stats(mv *MetricValue) (mean, sum float64) {
 	return sum / float64(len(mv.Values)), sum
 }
 
+// knobs are the dead band, windows and steps a role's strategy runs with.
+type knobs struct {
+	tol      float64
+	stab     UpDown
+	cool     UpDown
+	step     StepLimits
+	hpaUp    bool // scale-up limit max(+100 %, +4), the HPA's default
+	schedule bool
+}
+
+// hpaDownWindow is the Kubernetes HPA's default scale-down stabilization.
+const hpaDownWindow = 5 * time.Minute
+
+func knobsOf(rp *RolePolicy) knobs {
+	switch rp.Strategy {
+	case RoleStrategyHPA:
+		return knobs{tol: 0.1, stab: UpDown{Down: hpaDownWindow}, hpaUp: true}
+	case RoleStrategyThreshold:
+		return knobs{}
+	}
+	return knobs{tol: rp.Tolerance, stab: rp.Stabilization, cool: rp.Cooldown, step: rp.Step, schedule: true}
+}
+
+// ApplyStrategy sets the tolerance, stabilization, cooldown and step
+// limits of rp to those its strategy runs with (Load calls it), so that
+// what the controller shows matches what the engine does.
+func ApplyStrategy(rp *RolePolicy) {
+	if rp.Strategy == "" || rp.Strategy == RoleStrategyPolicy {
+		return
+	}
+	k := knobsOf(rp)
+	rp.Tolerance, rp.Stabilization, rp.Cooldown, rp.Step = k.tol, k.stab, k.cool, k.step
+	rp.Schedule = nil
+}
+
+// hpaRatio is the HPA replica calculator's usage ratio when not every
+// instance is healthy yet (ready < n): for a scale-up the instances not
+// ready count as idle, for a scale-down as at the target, so neither
+// starting instances nor their absence from the mean moves the count the
+// wrong way. ok is false when that correction turns the direction round
+// or lands within the tolerance: the HPA then keeps the count.
+func hpaRatio(ratio, mean, target float64, ready, n int, tol float64) (float64, bool) {
+	if ready <= 0 || ready >= n || target <= 0 {
+		return ratio, true
+	}
+	var r float64
+	switch {
+	case ratio > 1:
+		r = mean * float64(ready) / float64(n) / target
+	case ratio < 1:
+		r = (mean*float64(ready) + target*float64(n-ready)) / float64(n) / target
+	default:
+		return ratio, true
+	}
+	if (ratio > 1) != (r > 1) || math.Abs(r-1) <= tol+eps {
+		return 1, false
+	}
+	return r, true
+}
+
 // Recommend decides the desired count of one role. It is a pure function
 // of its arguments: it reads no clock and does no I/O. It fills out (reusing
 // out.Metrics' backing array) and updates h's stabilization window and
@@ -172,6 +235,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		current = base
 	}
 	var reasons, blocked Reasons
+	k := knobsOf(rp)
 
 	// 1. Each metric's desired count.
 	if len(h.thr) != len(rp.Metrics) {
@@ -206,13 +270,18 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 			mean, _ := stats(&mv)
 			mr.Value, mr.Desired, mr.Reason = mean, base, "within_tolerance"
 			step := max(m.Step, 1)
+			upTo, downTo := base+step, max(base-step, 0)
+			if m.Multiplier > 1 {
+				upTo = max(ceilInt(float64(base)*m.Multiplier), base+1)
+				downTo = max(int(math.Floor(float64(base)/m.Multiplier+eps)), 0)
+			}
 			switch {
 			case mean > m.Upper:
 				mr.Target = m.Upper
 				st.down = 0
 				st.up = min(st.up+1, max(m.Periods, 1))
 				if st.up >= m.Periods {
-					mr.Desired, mr.Reason = base+step, "metrics"
+					mr.Desired, mr.Reason = upTo, "metrics"
 				} else {
 					mr.Reason, counting = "stabilizing", true
 				}
@@ -221,7 +290,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 				st.up = 0
 				st.down = min(st.down+1, max(m.Periods, 1))
 				if st.down >= m.Periods {
-					mr.Desired, mr.Reason = max(base-step, 0), "metrics"
+					mr.Desired, mr.Reason = downTo, "metrics"
 				} else {
 					mr.Reason, counting = "stabilizing", true
 				}
@@ -247,9 +316,18 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 					ratio = mean / m.Target
 				}
 				want = ceilInt(float64(current) * ratio)
+				if rp.Strategy == RoleStrategyHPA {
+					r, act := hpaRatio(ratio, mean, m.Target, obs.Healthy, base, k.tol)
+					if r != ratio {
+						ratio, want = r, ceilInt(float64(base)*r)
+					}
+					if !act {
+						ratio = 1
+					}
+				}
 			}
 			switch {
-			case current > 0 && math.Abs(ratio-1) <= rp.Tolerance+eps:
+			case current > 0 && math.Abs(ratio-1) <= k.tol+eps:
 				mr.Desired, mr.Reason = base, "within_tolerance"
 			case ratio > 1:
 				// Never against the signal: with instances still
@@ -291,14 +369,14 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	// 2. Stabilization: up acts on the lowest, down on the highest
 	// recommendation of its window (half-open: a sample exactly a window
 	// old has left it).
-	h.record(now, combined, max(rp.Stabilization.Up, rp.Stabilization.Down))
+	h.record(now, combined, max(k.stab.Up, k.stab.Down))
 	upRec, downRec := combined, combined
 	for _, s := range h.window[:len(h.window)-1] {
 		age := now.Sub(s.at)
-		if age < rp.Stabilization.Up {
+		if age < k.stab.Up {
 			upRec = min(upRec, s.rec)
 		}
-		if age < rp.Stabilization.Down {
+		if age < k.stab.Down {
 			downRec = max(downRec, s.rec)
 		}
 	}
@@ -317,19 +395,27 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 
 	// 3. Step limits.
 	if rec > base {
-		if s := stepSize(rp.Step.Up, base); s > 0 && rec > base+s {
+		s := stepSize(k.step.Up, base)
+		if k.hpaUp {
+			s = max(base, 4)
+		}
+		if s > 0 && rec > base+s {
 			rec = base + s
 		}
 	} else if rec < base {
-		if s := stepSize(rp.Step.Down, base); s > 0 && rec < base-s {
+		if s := stepSize(k.step.Down, base); s > 0 && rec < base-s {
 			rec = base - s
+		}
+		// DB servers leave one at a time, through a clean-out each.
+		if rp.Role == DBServers && rec < base-1 {
+			rec = base - 1
 		}
 	}
 
 	// 4. Cooldown, from the last scale in any direction.
 	if !h.LastScale.IsZero() {
-		if (rec > base && now.Before(h.LastScale.Add(rp.Cooldown.Up))) ||
-			(rec < base && now.Before(h.LastScale.Add(rp.Cooldown.Down))) {
+		if (rec > base && now.Before(h.LastScale.Add(k.cool.Up))) ||
+			(rec < base && now.Before(h.LastScale.Add(k.cool.Down))) {
 			rec = base
 			reasons |= ReasonCooldown
 			blocked |= ReasonCooldown
@@ -357,7 +443,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	}
 
 	// 6. Schedule floors (never above max).
-	if floor := ScheduleFloor(rp, now); floor > 0 {
+	if floor := ScheduleFloor(rp, now); k.schedule && floor > 0 {
 		if rp.Max > 0 {
 			floor = min(floor, rp.Max)
 		}
@@ -406,6 +492,11 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		rec = max(c.CapacityMax, base)
 		reasons |= ReasonCapacity
 		blocked |= ReasonCapacity
+	}
+	if c.Rebalancing && rec < base {
+		rec = base
+		reasons |= ReasonDeploymentInProgress
+		blocked |= ReasonDeploymentInProgress
 	}
 	if c.Unsafe && rec < base {
 		rec = base

@@ -160,18 +160,27 @@ func (l *loader) load(data []byte) *Config {
 		}
 		root = root.Content[0]
 	}
-	f := l.fields(root, "policy", "clusters")
+	f := l.fields(root, "policy", "clusters", "templates")
 	if f == nil {
 		return nil
 	}
 	cfg := &Config{}
+	tn, hasTemplates := f["templates"]
+	if hasTemplates {
+		cfg.Templates = l.templates(tn.val)
+	}
 	cn, ok := f["clusters"]
 	if !ok {
-		l.errAt(root, "clusters: required")
+		switch {
+		case !hasTemplates:
+			l.errAt(root, "clusters: required (or templates: for discovered clusters)")
+		case resolve(tn.val).Kind == yaml.MappingNode && len(resolve(tn.val).Content) == 0:
+			l.errAt(tn.val, "templates: at least one template is required when there are no clusters")
+		}
 		return cfg
 	}
 	seq := l.seq(cn.val, "clusters")
-	if seq != nil && len(seq) == 0 {
+	if seq != nil && len(seq) == 0 && !hasTemplates {
 		l.errAt(cn.val, "clusters: at least one cluster is required")
 	}
 	names := map[string]*yaml.Node{}
@@ -558,12 +567,32 @@ func defaultMetric() Metric {
 }
 
 func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
-	f := l.fields(n, path, "min", "max", "metrics", "tolerance", "stabilization", "cooldown",
+	f := l.fields(n, path, "strategy", "min", "max", "metrics", "tolerance", "stabilization", "cooldown",
 		"step", "on_metrics_missing", "paused", "manual_hold", "schedule")
 	if f == nil {
 		return nil
 	}
 	rp := defaultRolePolicy(r)
+	if v, ok := f["strategy"]; ok {
+		if s, ok := l.str(v.val, path+".strategy"); ok {
+			switch s {
+			case RoleStrategyPolicy, RoleStrategyHPA, RoleStrategyThreshold:
+				rp.Strategy = s
+			default:
+				l.errAt(v.val, "%s.strategy: %q is not one of policy, hpa, threshold", path, s)
+			}
+		}
+	}
+	if rp.Strategy == RoleStrategyHPA || rp.Strategy == RoleStrategyThreshold {
+		// These strategies fix their own dead band, windows and steps:
+		// a setting here would silently do nothing.
+		for _, k := range []string{"tolerance", "stabilization", "cooldown", "step", "schedule"} {
+			if v, has := f[k]; has {
+				l.errAt(v.key, "%s.%s: not used by strategy %s", path, k, rp.Strategy)
+				delete(f, k)
+			}
+		}
+	}
 	minOK, maxOK := false, false
 	if v, ok := f["min"]; !ok {
 		l.errAt(n, "%s.min: required", path)
@@ -602,6 +631,11 @@ func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
 					continue
 				}
 				seen[m.key] = i
+			}
+			want := map[string]string{RoleStrategyHPA: StrategyTarget, RoleStrategyThreshold: StrategyThreshold}[rp.Strategy]
+			if ok && want != "" && m.Strategy != want {
+				l.errAt(mn, "%s: strategy %s of the role needs %s metrics, got %s", p, rp.Strategy, want, m.Strategy)
+				ok = false
 			}
 			if ok {
 				rp.Metrics = append(rp.Metrics, m)
@@ -676,6 +710,7 @@ func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
 			}
 		}
 	}
+	ApplyStrategy(rp)
 	return rp
 }
 
@@ -700,7 +735,7 @@ func (l *loader) upDown(f map[string]field, key, path string, out *UpDown) {
 
 func (l *loader) metric(n *yaml.Node, path string) (Metric, bool) {
 	f := l.fields(n, path, "strategy", "signal", "promql", "target", "target_per_instance",
-		"upper", "lower", "periods", "step")
+		"upper", "lower", "periods", "step", "multiplier")
 	if f == nil {
 		return Metric{}, false
 	}
@@ -773,7 +808,7 @@ func (l *loader) metric(n *yaml.Node, path string) (Metric, bool) {
 		}
 	}
 	if m.Strategy == StrategyTarget {
-		notFor("upper", "lower", "periods", "step")
+		notFor("upper", "lower", "periods", "step", "multiplier")
 		hasT := positive("target", &m.Target)
 		hasTP := positive("target_per_instance", &m.TargetPerInstance)
 		switch {
@@ -830,6 +865,19 @@ func (l *loader) metric(n *yaml.Node, path string) (Metric, bool) {
 				m.Periods = x
 			} else {
 				m.Step = x
+			}
+		}
+		if v, has := f["multiplier"]; has {
+			if _, step := f["step"]; step {
+				l.errAt(v.key, "%s: set either step or multiplier, not both", path)
+				ok = false
+			} else if x, good := l.number(v.val, path+".multiplier"); !good {
+				ok = false
+			} else if !(x > 1) || math.IsInf(x, 0) {
+				l.errAt(v.val, "%s.multiplier: must be above 1, got %s", path, resolve(v.val).Value)
+				ok = false
+			} else {
+				m.Multiplier, m.Step = x, 0
 			}
 		}
 	}

@@ -19,8 +19,8 @@ func TestExampleValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("policies.example.yaml: %v", err)
 	}
-	if len(cfg.Clusters) != 2 || cfg.Clusters[0].Name != "prod" || cfg.Clusters[1].Name != "staging" {
-		t.Fatalf("clusters = %+v, want prod and staging", cfg.Clusters)
+	if len(cfg.Clusters) != 3 || cfg.Clusters[0].Name != "prod" || cfg.Clusters[1].Name != "staging" || cfg.Clusters[2].Name != "batch" {
+		t.Fatalf("clusters = %+v, want prod, staging and batch", cfg.Clusters)
 	}
 	for _, c := range cfg.Clusters {
 		for r := range c.Roles {
@@ -38,6 +38,8 @@ func TestExampleValidates(t *testing.T) {
 	want := []string{
 		"prod: coordinators 2..16 (3 metrics), dbservers 3..9 (2 metrics), interval 15s",
 		"staging: coordinators 1..4 (1 metric), interval default",
+		"batch: coordinators 2..8 (1 metric), dbservers 3..6 (1 metric), interval default",
+		"template web: coordinators 2..8 (1 metric), dbservers 3..6 (1 metric), interval 30s",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Summary() = %q, want %q", got, want)
@@ -62,7 +64,8 @@ func TestExampleShowsEveryOption(t *testing.T) {
 	for _, key := range []string{"name:", "interval:", "endpoints:", "coordinators:", "dbservers:",
 		"min:", "max:", "metrics:", "signal:", "promql:", "target:", "target_per_instance:", "strategy: threshold",
 		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
-		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:"} {
+		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:",
+		"strategy: hpa", "multiplier:"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("example does not show %q", key)
 		}
@@ -134,7 +137,7 @@ func TestEffectiveRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(stripParsed(cfg), stripParsed(again)) {
 		t.Errorf("round trip changed the config")
 	}
-	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 3"} {
+	for _, want := range []string{"down: 5m", "on_metrics_missing: hold", "up: 100%", "manual_hold: 1h", "tolerance: 0.1", "periods: 4", "multiplier: 1.5", "strategy: hpa"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("effective output lacks %q:\n%s", want, out)
 		}
@@ -249,5 +252,96 @@ func TestHostileFilesAreCheap(t *testing.T) {
 	if !errors.As(err, &errs) || len(errs.List) != maxErrors+1 ||
 		!strings.Contains(errs.List[maxErrors].Msg, "too many errors") {
 		t.Errorf("many errors: %d", len(errs.List))
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	src := `templates:
+  web:
+    interval: 30s
+    roles:
+      coordinators:
+        min: 2
+        max: 8
+        metrics: [{signal: cpu_utilization, target: 0.6}]
+      dbservers:
+        min: 3
+        max: 6
+        metrics: [{signal: disk_utilization, target: 0.7}]
+`
+	cfg, err := Load("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Clusters) != 0 || len(cfg.Templates) != 1 {
+		t.Fatalf("clusters %d templates %d", len(cfg.Clusters), len(cfg.Templates))
+	}
+	tpl := cfg.Templates["web"]
+	if tpl.Interval != 30*time.Second || tpl.Roles[Coordinators].Max != 8 || tpl.Roles[DBServers].Tolerance != 0.1 {
+		t.Fatalf("template %+v", tpl)
+	}
+	c, err := tpl.Instantiate("shop", []string{"http://c.example:8529"}, MarathonRef{Coordinators: "/a/coordinator", DBServers: "/a/dbserver"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "shop" || c.Roles[DBServers].Min != 3 || c.Roles[DBServers] == tpl.Roles[DBServers] {
+		t.Fatalf("instance %+v", c)
+	}
+	if _, err := tpl.Instantiate("shop", []string{"http://c.example:8529"}, MarathonRef{Coordinators: "/a/coordinator"}); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("missing dbserver app: %v", err)
+	}
+	if _, err := tpl.Instantiate("shop", nil, MarathonRef{Coordinators: "/a/c", DBServers: "/a/d"}); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("no endpoint: %v", err)
+	}
+	if err := cfg.UnknownTemplate("nope"); !errors.Is(err, ErrUnknownTemplate) {
+		t.Fatal(err)
+	}
+	// The effective policy loads again to the same templates.
+	eff, err := cfg.Effective()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load("eff.yaml", eff)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, eff)
+	}
+	if !reflect.DeepEqual(again.Templates, cfg.Templates) {
+		t.Fatalf("effective round trip differs:\n%s", eff)
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	src := `templates:
+  web:
+    name: x
+    roles:
+      coordinators: {min: 2, max: 1, metrics: [{signal: cpu_utilization, target: 0.6}]}
+  "bad name":
+    roles: {}
+clusters: []
+`
+	_, err := Load("p.yaml", []byte(src))
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want *Errors, got %v", err)
+	}
+	want := []string{
+		`p.yaml:3:5: templates.web: unknown key "name" (known: interval, roles)`,
+		`p.yaml:5:27: templates.web.roles.coordinators: min 2 is above max 1`,
+		`p.yaml:6:3: templates.bad name: name "bad name" must start with a letter or digit and hold only letters, digits, '.', '_' and '-'`,
+	}
+	var got []string
+	for _, e := range errs.List {
+		got = append(got, e.Error())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestEmptyTemplatesWithoutClusters(t *testing.T) {
+	_, err := Load("p.yaml", []byte("templates: {}\n"))
+	if err == nil || err.Error() != "p.yaml:1:12: templates: at least one template is required when there are no clusters" {
+		t.Fatalf("err = %v", err)
 	}
 }

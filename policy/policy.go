@@ -33,6 +33,25 @@ const (
 	StrategyThreshold = "threshold"
 )
 
+// Role strategies (RolePolicy.Strategy): how the engine turns a role's
+// metrics into a count. Policy is the full pipeline; HPA and Threshold
+// replay two well-known algorithms on the same observations, so they can be
+// run by the same controller and compared fairly.
+const (
+	// RoleStrategyPolicy: every option of the role applies.
+	RoleStrategyPolicy = "policy"
+	// RoleStrategyHPA: the Kubernetes HPA's defaults (autoscaling/v2):
+	// tolerance 0.1, no up stabilization, a 5-minute down stabilization
+	// window, scale-up by at most max(+100 %, +4) per decision, scale-down
+	// unlimited (DB servers one at a time), no cooldown, no schedule; a
+	// scale-down is never computed from instances not yet healthy.
+	RoleStrategyHPA = "hpa"
+	// RoleStrategyThreshold: marathon-autoscale's rule on threshold
+	// metrics only: no dead band, stabilization, cooldown, step limit or
+	// schedule; the metric's periods, step or multiplier decide alone.
+	RoleStrategyThreshold = "threshold"
+)
+
 // Values of RolePolicy.OnMetricsMissing.
 const (
 	MissingHold    = "hold"
@@ -67,6 +86,9 @@ func IsSignal(name string) bool {
 // Config is a whole policy file.
 type Config struct {
 	Clusters []*Cluster
+	// Templates are the named cluster policies that Marathon apps labelled
+	// arangoscale.policy=<name> are scaled with (package discovery).
+	Templates map[string]*Template
 }
 
 // Cluster is the policy of one ArangoDB cluster.
@@ -103,6 +125,7 @@ func (c *Cluster) AppID(r Role) string {
 // RolePolicy is how one role of one cluster scales.
 type RolePolicy struct {
 	Role             Role
+	Strategy         string // RoleStrategyPolicy (""), RoleStrategyHPA or RoleStrategyThreshold
 	Min, Max         int
 	Metrics          []Metric
 	Tolerance        float64 // dead band: |value/target - 1| <= Tolerance keeps the count
@@ -141,6 +164,9 @@ type Metric struct {
 	Upper, Lower float64
 	Periods      int // consecutive observations beyond a bound before acting
 	Step         int // instances added or removed per action
+	// Multiplier, when set instead of Step, scales to ceil(n × Multiplier)
+	// up and floor(n / Multiplier) down, as marathon-autoscale does.
+	Multiplier float64
 
 	key string // cached Key(), set by Load
 }

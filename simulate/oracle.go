@@ -3,6 +3,7 @@ package simulate
 import (
 	"time"
 
+	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/sim/dcos"
 )
 
@@ -12,8 +13,9 @@ import (
 // health check) before it is needed so it is healthy in time. It ignores
 // the policy's min (coordinators ≥ 1, DB servers ≥ the replication floor)
 // and the time a clean-out takes, so no contender can beat it at the same
-// targets.
-func (s *setup) oracle(tc traceCase) Result {
+// targets. As OracleTarget it runs at the policy's own targets (the hpa
+// baseline's too) and keeps the policy's min.
+func (s *setup) oracle(tc traceCase, name string) Result {
 	dp := s.params.DCOS
 	def := dcos.DefaultParams()
 	if dp.StagingDelay == 0 {
@@ -24,16 +26,22 @@ func (s *setup) oracle(tc traceCase) Result {
 	}
 	ahead := int((dp.StagingDelay + dp.HealthDelay + s.interval - 1) / s.interval)
 	floor := replicationFloor(collections())
+	lineC, lineD, minC := s.line.coord, s.line.db, 1
+	if name == OracleTarget {
+		lineC, lineD = s.targets.coord, s.targets.db
+		minC = max(s.pc.Roles[policy.Coordinators].Min, 1)
+		floor = max(floor, s.pc.Roles[policy.DBServers].Min)
+	}
 	nc := make([]int, tc.steps)
 	nd := make([]int, tc.steps)
 	loads := make([]float64, tc.steps)
 	for i := range tc.steps {
 		l := tc.load(time.Duration(i+1) * s.interval)
 		loads[i] = l
-		nc[i] = max(need(l, s.params.CoordinatorRPS, s.line.coord), 1)
-		nd[i] = max(need(l, s.params.DBServerRPS, s.line.db), floor)
+		nc[i] = max(need(l, s.params.CoordinatorRPS, lineC), minC)
+		nd[i] = max(need(l, s.params.DBServerRPS, lineD), floor)
 	}
-	r := Result{Trace: tc.name, Contender: Oracle, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
+	r := Result{Trace: tc.name, Contender: name, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}
 	var acts [2]actionCounter
 	prev := [2]int{}
@@ -79,7 +87,7 @@ func (s *setup) finish(r *Result) {
 		}
 		// The oracle runs at its own, looser line by design: it has
 		// capacity in time at every step, so it has no rise episodes.
-		short := r.Contender != Oracle && (sm.CoordUtil > s.targets.coordBand+1e-9 || sm.DBUtil > s.targets.dbBand+1e-9)
+		short := r.Contender != Oracle && r.Contender != OracleTarget && (sm.CoordUtil > s.targets.coordBand+1e-9 || sm.DBUtil > s.targets.dbBand+1e-9)
 		switch {
 		case short:
 			cur += r.Step

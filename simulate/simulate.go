@@ -1,9 +1,13 @@
 // Package simulate owns `arangoscale simulate`: it replays request-rate
 // traces in virtual time against the emulated DC/OS + ArangoDB world (package
 // sim) with the real controller, runs the same traces against baselines
-// (static peak provisioning, the Kubernetes HPA algorithm, marathon-autoscale's
-// threshold rule) and an analytic oracle lower bound, and reports cost and
-// service quality side by side as a Markdown table, CSV and PNG plots.
+// (static peak provisioning; the Kubernetes HPA algorithm and
+// marathon-autoscale's threshold rule as role strategies of the same
+// engine, run by the same controller: same metrics, actuation, clean-out
+// saga, startup delay and min/max) and two analytic oracles (a lower bound
+// at the loosest line, and perfect foresight at the policy's own targets and
+// min), and reports cost and service quality side by side as a Markdown
+// table, CSV and PNG plots.
 //
 // A run is deterministic for a given seed: every contender gets its own
 // world on a virtual clock, the controller runs without jitter, and nothing
@@ -34,6 +38,10 @@ const (
 	HPA       = "hpa"
 	Threshold = "threshold"
 	Oracle    = "oracle"
+	// OracleTarget is the oracle at the contenders' own utilisation target
+	// and min: what perfect foresight costs on the line the policy and
+	// the hpa baseline aim at.
+	OracleTarget = "oracle-target"
 )
 
 // DefaultStart is where a replay of a trace without timestamps starts:
@@ -41,7 +49,7 @@ const (
 var DefaultStart = time.Date(2026, 6, 22, 0, 0, 0, 0, time.UTC)
 
 // Baselines lists the baseline names Options.Baselines accepts, in report order.
-func Baselines() []string { return []string{Static, HPA, Threshold, Oracle} }
+func Baselines() []string { return []string{Static, HPA, Threshold, Oracle, OracleTarget} }
 
 // Errors of Run; each is wrapped with details.
 var (
@@ -413,8 +421,8 @@ func (s *setup) runTrace(ctx context.Context, tc traceCase) ([]Result, error) {
 			}
 			var r Result
 			var err error
-			if name == Oracle {
-				r = s.oracle(tc)
+			if name == Oracle || name == OracleTarget {
+				r = s.oracle(tc, name)
 			} else if r, err = s.runWorld(ctx, tc, name); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", name, err)
 				return

@@ -120,6 +120,25 @@ func TestOracleArithmetic(t *testing.T) {
 	}
 }
 
+// The oracle at the policy's own targets (0.5) and min: 4,000 rps needs
+// ceil(4000/500) = 8 coordinators and ceil(4000/750) = 6 DB servers;
+// 1,000 rps needs 2 coordinators (min 2) and 3 DB servers (min 3), with the
+// same lead as the loose oracle.
+func TestOracleTargetArithmetic(t *testing.T) {
+	rep := run(t, stepOptions(t, Oracle, OracleTarget))
+	r := result(t, rep, "step", OracleTarget)
+	if want := float64(82*8+158*2) / 240; !near(r.CoordinatorHours, want) {
+		t.Errorf("coordinator hours %v, want %v", r.CoordinatorHours, want)
+	}
+	if want := float64(82*6+158*3) / 240; !near(r.DBServerHours, want) {
+		t.Errorf("DB server hours %v, want %v", r.DBServerHours, want)
+	}
+	if r.RiseEpisodes != 0 || r.OverloadMinutes != 0 {
+		t.Errorf("rise episodes %d, overload %v; want none", r.RiseEpisodes, r.OverloadMinutes)
+	}
+	assertOracleLowest(t, rep)
+}
+
 // Static provisions for the peak at the target: ceil(4000/500) = 8
 // coordinators and ceil(4000/750) = 6 DB servers, for the whole hour.
 func TestStaticArithmetic(t *testing.T) {
@@ -145,12 +164,13 @@ func firstChange(ss []Sample, from int, role func(Sample) int) int {
 
 func coords(s Sample) int { return s.Coordinators }
 
-// HPA on step.csv (cpu target 0.02 + 0.98 × 0.5 = 0.51): at 600 s cpu is 1
-// on 2 coordinators: ceil(2 × 1/0.51) = 4 (within +100 % / +4 pods). While
-// two are starting they count as idle: ratio 0.98 is within tolerance. At
-// 630 s they are healthy, utilisation 1, so ceil(4 × 1.96) = 8, allowed by
-// max(+100 %, +4). After the drop at 1,800 s the raw recommendation is 3 but
-// the 5-minute window holds 8 until 2,085 s.
+// HPA on step.csv (cpu target 0.02 + 0.98 × 0.5 = 0.51), run by the real
+// controller: the load rises at 600 s; the Mesos cpu of [600 s, 615 s)
+// reads 1 at 615 s on 2 coordinators: ceil(2 × 1/0.51) = 4, visible from
+// sample 41. While the two new ones start the HPA keeps 4 (they count as
+// idle); at 660 s all 4 read 1: ceil(4 × 1.96) = 8 (within max(+100 %,
+// +4)), visible from sample 44. After the drop at 1,800 s the 5-minute
+// down window holds 8 until 2,115 s; then 3, and later min 2.
 func TestHPAArithmetic(t *testing.T) {
 	r := result(t, run(t, stepOptions(t, HPA)), "step", HPA)
 	ss := r.Samples
@@ -163,128 +183,31 @@ func TestHPAArithmetic(t *testing.T) {
 			t.Errorf("sample %d (%s): %d coordinators, want %d", i, ss[i].At, ss[i].Coordinators, want)
 		}
 	}
-	check(39, 2)
-	check(40, 4)
+	check(40, 2)
 	check(41, 4)
-	check(42, 8)
-	check(118, 8)
-	check(138, 8)
-	check(139, 3)
-	check(239, 3)
-	// Overloaded: samples 39 and 40 (2 healthy, utilisation 2), 41 and 42
-	// (4 healthy, utilisation 1: latency at its cap).
-	if r.CoordinatorActions != 3 || r.OverloadMinutes != 1 {
-		t.Errorf("hpa: %d coordinator actions, %v overload minutes; want 3 and 1 (4 steps before capacity)",
+	check(43, 4)
+	check(44, 8)
+	check(139, 8)
+	check(140, 3)
+	check(239, 2)
+	// Overloaded: samples 39–41 (2 healthy), 42–44 (4 healthy, latency at
+	// its cap): six steps.
+	if r.CoordinatorActions != 4 || r.OverloadMinutes != 1.5 {
+		t.Errorf("hpa: %d coordinator actions, %v overload minutes; want 4 and 1.5",
 			r.CoordinatorActions, r.OverloadMinutes)
 	}
-}
-
-func TestHPARecommendation(t *testing.T) {
-	rp := &policy.RolePolicy{Min: 1, Max: 100}
-	h := newHPARole("/a", rp, 0.5, 15*time.Second)
-	for _, c := range []struct {
-		current, ready int
-		cpu            float64
-		want           int
-	}{
-		{4, 4, 0.9, 8},   // ratio 1.8: ceil(7.2)
-		{4, 4, 0.54, 4},  // ratio 1.08: within tolerance
-		{4, 2, 0.9, 4},   // unready at 0 %: ratio 0.9, within tolerance
-		{10, 10, 1, 20},  // ratio 2
-		{4, 4, 0.1, 1},   // ratio 0.2: ceil(0.8)
-		{4, 2, 0.1, 3},   // unready at the target: ratio 0.6, ceil(2.4)
-		{0, 0, 0.9, 0},   // nothing to average
-		{2, 0, 0.9, 2},   // no ready pod: hold
-		{3, 3, 0.75, 5},  // ratio 1.5: ceil(4.5)
-		{5, 5, 0.45, 5},  // ratio 0.9: within tolerance (edge)
-		{5, 5, 0.44, 5},  // ratio 0.88: ceil(4.4) = 5
-		{6, 6, 0.3, 4},   // ratio 0.6: ceil(3.6)
-		{1, 1, 1.0, 2},   // ratio 2
-		{2, 2, 5.0, 20},  // ratio 10
-		{8, 8, 0.0, 0},   // idle
-		{8, 8, 0.06, 1},  // ratio 0.12: ceil(0.96)
-		{100, 1, 1, 100}, // unready at 0 %: ratio 0.02 → hold (never down on a scale-up signal)
-	} {
-		got := h.raw(c.current, c.ready, c.cpu)
-		if c.current == 100 {
-			// ratio 1×1/100/0.5 = 0.02 < 1: HPA would not scale up; the
-			// raw calculator still answers ceil(100 × 0.02) = 2, which is
-			// what Kubernetes does once the recompute changes direction:
-			// it keeps the current count instead. Only check it is ≤ 100.
-			if got > 100 {
-				t.Errorf("raw(%+v) = %d", c, got)
-			}
-			continue
-		}
-		if got != c.want {
-			t.Errorf("raw(%d, %d, %v) = %d, want %d", c.current, c.ready, c.cpu, got, c.want)
-		}
-	}
-	// Scale-up rate: max(+100 %, +4) per period; then stabilization keeps
-	// the highest recommendation of 5 minutes for a scale-down.
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	h = newHPARole("/a", rp, 0.5, 15*time.Second)
-	if n := h.next(t0, 2, 2, 5); n != 6 {
-		t.Errorf("2 → %d, want 6 (+4 pods beats +100 %%)", n)
-	}
-	if n := h.next(t0.Add(15*time.Second), 10, 10, 5); n != 20 {
-		t.Errorf("10 → %d, want 20 (+100 %% beats +4)", n)
-	}
-	if n := h.next(t0.Add(30*time.Second), 20, 20, 0.1); n != 20 {
-		t.Errorf("down within 5 min of a 100 recommendation: %d, want 20", n)
-	}
-	if n := h.next(t0.Add(30*time.Second+5*time.Minute), 20, 20, 0.1); n != 4 {
-		t.Errorf("after the window: %d, want ceil(20 × 0.2) = 4", n)
-	}
-	rp.Min, rp.Max = 3, 5
-	if n := h.next(t0.Add(time.Hour), 4, 4, 0); n != 3 {
-		t.Errorf("below min: %d, want 3", n)
-	}
-	if n := h.next(t0.Add(2*time.Hour), 4, 4, 1); n != 5 {
-		t.Errorf("above max: %d, want 5", n)
+	if r.LostShards != 0 {
+		t.Errorf("hpa lost %d shards: DB-server removals must go through the clean-out", r.LostShards)
 	}
 }
 
-func TestThresholdRule(t *testing.T) {
-	rp := &policy.RolePolicy{Min: 2, Max: 20}
-	th := newThresholdRole("/a", rp)
-	// Three cycles above 0.8 count; the fourth scales ceil(4 × 1.5) = 6.
-	for i, want := range []int{4, 4, 4, 6} {
-		if n := th.next(4, 0.9); n != want {
-			t.Fatalf("cycle %d above: %d, want %d", i+1, n, want)
-		}
-	}
-	// A cycle within the bounds resets the counters.
-	th.next(6, 0.9)
-	th.next(6, 0.9)
-	th.next(6, 0.5)
-	for i, want := range []int{6, 6, 6, 9} {
-		if n := th.next(6, 0.95); n != want {
-			t.Fatalf("after reset, cycle %d: %d, want %d", i+1, n, want)
-		}
-	}
-	// Below 0.2: floor(9 / 1.5) = 6, then floor(6 / 1.5) = 4, then 2 (min).
-	for _, c := range []struct{ from, want int }{{9, 6}, {6, 4}, {4, 2}, {2, 2}} {
-		var n int
-		for range 4 {
-			n = th.next(c.from, 0.1)
-		}
-		if n != c.want {
-			t.Fatalf("down from %d: %d, want %d", c.from, n, c.want)
-		}
-	}
-	if n := (&thresholdRole{rp: &policy.RolePolicy{Max: 7}, upper: 0.8, lower: 0.2, trigger: 0, mult: 1.5}).next(6, 1); n != 7 {
-		t.Fatalf("max: %d, want 7", n)
-	}
-}
-
-// The threshold baseline on step.csv: cpu is 1 from the sample at 600 s
-// (39); cycles 39, 40, 41 count, the cycle at 42 scales 2 → 3, visible
-// from sample 43.
+// The threshold baseline on step.csv, run by the real controller: the
+// Mesos cpu is 1 from the read at 615 s; the cycles at 615, 630 and 645 s
+// count, the fourth at 660 s scales 2 → 3, visible from sample 44.
 func TestThresholdOnTrace(t *testing.T) {
 	r := result(t, run(t, stepOptions(t, Threshold)), "step", Threshold)
-	if i := firstChange(r.Samples, 0, coords); i != 43 || r.Samples[43].Coordinators != 3 {
-		t.Fatalf("first coordinator change at sample %d (to %d), want 43 (to 3)", i, r.Samples[max(i, 0)].Coordinators)
+	if i := firstChange(r.Samples, 0, coords); i != 44 || r.Samples[44].Coordinators != 3 {
+		t.Fatalf("first coordinator change at sample %d (to %d), want 44 (to 3)", i, r.Samples[max(i, 0)].Coordinators)
 	}
 	if r.OverloadMinutes == 0 {
 		t.Fatal("the threshold rule reacts a minute late: it must show overload")

@@ -22,6 +22,7 @@ import (
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/sim"
 	"github.com/arangoscale/arangoscale/sim/arango"
+	"github.com/arangoscale/arangoscale/statuspage"
 )
 
 // demoPolicy is the policy the demo runs; endpoints are filled in from the
@@ -32,14 +33,15 @@ clusters:
 
 // policyTemplates hold one policy cluster entry ("cluster", given Name and
 // ArangoURL) shared by the demo and emulate.
-var policyTemplates = template.Must(template.New("cluster").Parse(`  - name: {{.Name}}
+var policyTemplates = template.Must(template.Must(template.New("cluster").Parse(`  - name: {{.Name}}
     interval: 15s
     arangodb:
       endpoints: [{{.ArangoURL}}]
     marathon:
       coordinators: /arangodb-{{.Name}}/coordinator
       dbservers: /arangodb-{{.Name}}/dbserver
-    roles:
+{{template "roles"}}
+`)).New("roles").Parse(`    roles:
       coordinators:
         min: 2
         max: 12
@@ -60,8 +62,7 @@ var policyTemplates = template.Must(template.New("cluster").Parse(`  - name: {{.
             target: 0.80
         stabilization: {up: 0s, down: 10m}
         cooldown: {up: 3m, down: 10m}
-        step: {up: 1, down: 1}
-`))
+        step: {up: 1, down: 1}`))
 
 // demoCluster is the emulated cluster of demo and emulate: two
 // coordinators, three DB servers and collections with replication
@@ -160,13 +161,14 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := controller.NewServer(ctl.Handler(controller.HTTPOptions{}))
+	hist := statuspage.NewHistory(statuspage.HistoryOptions{})
+	srv := controller.NewServer(withStatusPage(ctl, controller.HTTPOptions{}, hist, nil))
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
 	fmt.Fprintf(out, "arangoscale demo: one emulated DC/OS + ArangoDB cluster, real controller over HTTP\n")
 	fmt.Fprintf(out, "  marathon %s · mesos %s · arangodb %s\n", world.MarathonURL(), world.MesosURL(), world.ArangoURL("demo"))
-	fmt.Fprintf(out, "  controller status http://%s/status · metrics http://%s/metrics\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(out, "  status page http://%s/ · /status http://%s/status · metrics http://%s/metrics\n", ln.Addr(), ln.Addr(), ln.Addr())
 	fmt.Fprintf(out, "  %s of a World Cup 98 day (×%.0f faster, ×%.1f rps) in virtual time, paced to %s\n\n", o.duration, o.speed, o.scale, o.wall)
 	if o.policy != "" {
 		fmt.Fprintf(out, "policy %s (arangodb endpoints set to the emulated %s):\n%s\n", o.policy, world.ArangoURL("demo"), text)
@@ -184,6 +186,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) error {
 		}
 		world.Advance(step)
 		ctl.Step(ctx, true)
+		hist.Record(ctl.Status())
 		st := world.State("demo")
 		rep.add(st, step)
 		if i%int((30*time.Minute)/step) == 0 {

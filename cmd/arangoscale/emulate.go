@@ -23,6 +23,7 @@ import (
 	"text/template"
 
 	"github.com/arangoscale/arangoscale/clock"
+	"github.com/arangoscale/arangoscale/discovery"
 	"github.com/arangoscale/arangoscale/sim"
 	"github.com/arangoscale/arangoscale/sim/dcos"
 )
@@ -31,6 +32,16 @@ import (
 var emulatePolicy = template.Must(policyTemplates.New("emulate").Parse(`# arangoscale policy for the emulated DC/OS of arangoscale emulate
 clusters:
 {{range .}}{{template "cluster" .}}{{end}}`))
+
+// emulateDiscoveryPolicy is the policy of emulate --discover: one template
+// that the labelled emulated clusters name.
+var emulateDiscoveryPolicy = template.Must(policyTemplates.New("emulate-discover").Parse(`# arangoscale policy for the emulated DC/OS of arangoscale emulate --discover:
+# its clusters are found by their Marathon labels (arangoscale.policy=emulated)
+templates:
+  emulated:
+    interval: 15s
+{{template "roles"}}
+`))
 
 type emulateOptions struct {
 	trace    []byte
@@ -41,6 +52,7 @@ type emulateOptions struct {
 	basePort int    // 0: random ports
 	auth     bool   // ArangoDB basic + JWT, DC/OS token + service account
 	dir      string // where the policy and credentials are written
+	discover bool   // label the apps for discovery; the policy holds a template
 }
 
 // cmdEmulate serves the emulated DC/OS + ArangoDB world in real time until
@@ -57,6 +69,7 @@ func cmdEmulate(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.clusters, "clusters", 1, "number of ArangoDB clusters in the one emulated DC/OS")
 	fs.IntVar(&o.basePort, "base-port", 0, "fixed ports on 127.0.0.1: Marathon on it, Mesos +1, ArangoDB clusters +2…, agents after (0: random)")
 	fs.BoolVar(&o.auth, "auth", false, "require credentials: ArangoDB basic auth and JWT, DC/OS token and service-account login")
+	fs.BoolVar(&o.discover, "discover", false, "label the clusters' Marathon apps (arangoscale.policy=emulated) and write a policy with only that template, so run discovers them")
 	fs.StringVar(&o.dir, "dir", "", "directory for the policy and credential files (default: a new temporary directory)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -162,7 +175,14 @@ func runEmulate(ctx context.Context, o emulateOptions, out io.Writer, ready func
 	for _, n := range names {
 		entries = append(entries, map[string]string{"Name": n, "ArangoURL": w.ArangoURL(n)})
 	}
-	if err := emulatePolicy.Execute(&pol, entries); err != nil {
+	tpl := emulatePolicy
+	if o.discover {
+		tpl = emulateDiscoveryPolicy
+		if err := labelForDiscovery(w, names); err != nil {
+			return err
+		}
+	}
+	if err := tpl.Execute(&pol, entries); err != nil {
 		return err
 	}
 	polPath := filepath.Join(o.dir, "policies.yaml")
@@ -264,4 +284,21 @@ func mustPKCS8(k *rsa.PrivateKey) []byte {
 		panic(err) // an RSA key always marshals
 	}
 	return b
+}
+
+// labelForDiscovery gives the emulated clusters' apps the labels package
+// discovery reads; the endpoint label names the cluster's emulated
+// coordinator endpoint, as a VIP name would on DC/OS.
+func labelForDiscovery(w *sim.World, names []string) error {
+	for _, n := range names {
+		if err := w.Marathon().SetLabels(sim.CoordinatorApp(n), map[string]string{
+			discovery.LabelPolicy: "emulated", discovery.LabelEndpoint: w.ArangoURL(n),
+		}); err != nil {
+			return err
+		}
+		if err := w.Marathon().SetLabels(sim.DBServerApp(n), map[string]string{discovery.LabelPolicy: "emulated"}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

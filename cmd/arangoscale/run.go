@@ -14,10 +14,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/config"
 	"github.com/arangoscale/arangoscale/controller"
+	"github.com/arangoscale/arangoscale/discovery"
+	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/reload"
+	"github.com/arangoscale/arangoscale/statuspage"
 )
 
 // cmdRun is the production entry point: configuration from the
@@ -67,8 +71,17 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
 		return 1
 	}
+	disc, err := newDiscoverer(cfg, w, ctl, rl.Current())
+	if err != nil {
+		fmt.Fprintf(stderr, "arangoscale: %v\n", err)
+		return 2
+	}
+	apply := ctl.SetPolicy
+	if disc != nil {
+		apply = disc.SetBase // the file's clusters plus the discovered ones
+	}
 	rl.OnChange(func(_, p *policy.Config) {
-		if err := ctl.SetPolicy(p); err != nil {
+		if err := apply(p); err != nil {
 			logger.Error("new policy could not be applied; the previous one stays", "error", err)
 			return
 		}
@@ -94,15 +107,20 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 		defer stopPprof()
 	}
 	o := controller.HTTPOptions{Reload: reloadNow, AdminToken: secrets.AdminToken, AdminOpen: cfg.AdminOpen}
-	return serve(ctx, logger, ctl, cfg.Listen, o, hooks.listening,
+	hist := statuspage.NewHistory(statuspage.HistoryOptions{})
+	return serve(ctx, logger, withStatusPage(ctl, o, hist, logger), cfg.Listen, hooks.listening,
 		func(ctx context.Context) {
 			var wg sync.WaitGroup
+			wg.Go(func() { hist.Run(ctx, clock.Real{}, cfg.Interval, ctl.Status) })
 			wg.Go(func() {
 				if err := rl.Watch(ctx); err != nil && !errors.Is(err, context.Canceled) {
 					logger.Error("policy watch stopped", "error", err)
 				}
 			})
 			wg.Go(func() { reloadOnHUP(ctx, logger, reloadNow) })
+			if disc != nil {
+				wg.Go(func() { disc.Run(ctx) })
+			}
 			ctl.Run(ctx)
 			wg.Wait() // a reload in flight finishes before we report stopped
 		})
@@ -110,14 +128,14 @@ func runController(ctx context.Context, stderr io.Writer, hooks runHooks) int {
 
 // serve runs loop with the HTTP endpoints up, and shuts both down
 // gracefully when ctx ends: the in-flight reconcile finishes first.
-func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller, listen string, o controller.HTTPOptions,
+func serve(ctx context.Context, logger *slog.Logger, h http.Handler, listen string,
 	listening func(string), loop func(context.Context)) int {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		logger.Error("cannot listen", "listen", listen, "error", err)
 		return 1
 	}
-	srv := controller.NewServer(ctl.Handler(o))
+	srv := controller.NewServer(h)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("http server stopped", "error", err)
@@ -133,6 +151,17 @@ func serve(ctx context.Context, logger *slog.Logger, ctl *controller.Controller,
 	_ = srv.Shutdown(shut)
 	logger.Info("arangoscale stopped")
 	return 0
+}
+
+// withStatusPage serves the status page at / (and its stylesheet) in
+// front of the controller's own endpoints.
+func withStatusPage(ctl *controller.Controller, o controller.HTTPOptions, hist *statuspage.History, logger *slog.Logger) http.Handler {
+	page := statuspage.Handler(ctl.Status, hist, statuspage.Options{Logger: logger})
+	mux := http.NewServeMux()
+	mux.Handle("/", ctl.Handler(o))
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /assets/", page)
+	return mux
 }
 
 // servePprof serves profiles on their own loopback listener.
@@ -165,4 +194,21 @@ func reloadOnHUP(ctx context.Context, logger *slog.Logger, reload func(context.C
 			}
 		}
 	}
+}
+
+// newDiscoverer builds the cluster discovery by Marathon labels unless
+// ARANGOSCALE_DISCOVERY=false; with auto it lists Marathon only while the
+// policy has templates.
+func newDiscoverer(cfg *config.Config, w *controller.Setup, ctl *controller.Controller, base *policy.Config) (*discovery.Discoverer, error) {
+	if cfg.Discovery == "false" {
+		return nil, nil
+	}
+	mc, err := marathon.New(marathon.Config{URL: w.MarathonURL, HTTPClient: w.DCOS, Timeout: w.SourceTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	return discovery.New(discovery.Config{
+		Marathon: mc, Target: ctl, Clock: w.Clock, Logger: w.Logger, Interval: cfg.Interval,
+		Timeout: w.SourceTimeout, OnlyWithTemplates: !cfg.DiscoveryOn(false),
+	}, base)
 }

@@ -148,6 +148,11 @@ func TestRunReloadTriggers(t *testing.T) {
 		st.Reload.LoadedAt.IsZero() || len(st.Reload.Errors) == 0 || !strings.Contains(st.Reload.Errors[0], "policies.yaml:") {
 		t.Errorf("/status lacks the rejected reload: %s", s)
 	}
+	// The status page at / is served by run, and says so too.
+	if code, page := getURL(t, base+"/"); code != 200 || !strings.Contains(page, "Policy rejected") ||
+		!strings.Contains(page, "policies.yaml:") || !strings.Contains(page, `id="role-coordinators"`) {
+		t.Errorf("status page at /: %d, without the roles or the rejected policy", code)
+	}
 
 	// A good one by POST …
 	write(strings.Replace(goodPolicy, "max: 4", "max: 5", 1))

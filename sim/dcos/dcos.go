@@ -14,6 +14,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -846,4 +847,45 @@ func (c *Cluster) FreeResources() (cpus, memMB float64) {
 		memMB += fm
 	}
 	return cpus, memMB
+}
+
+// RemoveApp deletes an app with its tasks, queued launches and deployments:
+// where DELETE /v2/apps/{appId} (apps.raml) ends once its deployment has
+// killed the tasks. The tasks are reported gone like killed ones.
+func (c *Cluster) RemoveApp(appID string) error {
+	defer c.flush()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	appID = normalizeAppID(appID)
+	a, ok := c.apps[appID]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownApp, appID)
+	}
+	for len(a.tasks) > 0 {
+		c.removeTask(a.tasks[0])
+	}
+	a.pending = nil
+	for id, d := range c.deployments {
+		if slices.Contains(d.apps, a) {
+			delete(c.deployments, id)
+		}
+	}
+	delete(c.apps, appID)
+	return nil
+}
+
+// SetLabels replaces an app's labels, as a PUT /v2/apps/{appId} with
+// "labels" does (without the deployment a label change starts).
+func (c *Cluster) SetLabels(appID string, labels map[string]string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.apps[normalizeAppID(appID)]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownApp, appID)
+	}
+	a.spec.Labels = maps.Clone(labels)
+	if a.spec.Labels == nil {
+		a.spec.Labels = map[string]string{}
+	}
+	return nil
 }

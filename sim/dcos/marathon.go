@@ -452,16 +452,25 @@ func parseEmbed(r *http.Request, e embed) embed {
 
 // serveAppList: GET /v2/apps (apps.raml). Counts and deployments are
 // embedded by default for compatibility, tasks only on request; ?id=
-// filters by substring.
+// filters by substring, ?label= by label selectors (labels.go). A selector
+// Marathon cannot parse is an IllegalArgumentException ("Can not parse
+// label selector …", LabelSelectorParsers.parsed), which Marathon's
+// MarathonExceptionMapper answers with 422 and {"message": …}.
 func (c *Cluster) serveAppList(w http.ResponseWriter, r *http.Request) {
 	e := parseEmbed(r, embed{counts: true, deployments: true})
 	filter := r.URL.Query().Get("id")
+	query := r.URL.Query().Get("label")
+	sel, err := parseLabelSelectors(query)
+	if err != nil {
+		writeMessage(w, http.StatusUnprocessableEntity, fmt.Sprintf("Can not parse label selector %s. Reason: %v", query, err))
+		return
+	}
 	c.mu.Lock()
 	out := struct {
 		Apps []appJSON `json:"apps"`
 	}{Apps: []appJSON{}}
 	for _, id := range c.sortedAppIDs() {
-		if strings.Contains(id, filter) {
+		if strings.Contains(id, filter) && matchesAll(sel, c.apps[id].spec.Labels) {
 			out.Apps = append(out.Apps, c.apps[id].json(e))
 		}
 	}
