@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/sim"
+	"github.com/arangoscale/arangoscale/sim/arango"
 	"github.com/arangoscale/arangoscale/sim/dcos"
 )
 
@@ -27,19 +29,49 @@ type Checker struct {
 	world *sim.World
 	pol   *policy.Config // bounds: the full policy, whatever is loaded now
 	clk   clock.Clock
-	// replFloor is each cluster's replication floor (the highest
-	// replicationFactor or writeConcern of its collections).
-	replFloor map[string]int
+	// src gives the losses and incidents to check (the world; a test may
+	// add its own).
+	src interface {
+		Losses() []arango.Loss
+		Incidents() []arango.Incident
+	}
 
 	mu         sync.Mutex
 	violations []string
 	seen       map[string]bool
 	inflight   map[string]int
-	excused    map[string]bool // task and server ids whose going down is not the controller's doing
+	excused    map[string]time.Time // task and server ids the run crashed → when
 	losses     int
 	incidents  int
 	scales     []Scale
+	// actor is, per cluster, the process that sent the last change;
+	// stoppedProcs are the processes gone (replaced).
+	actor        map[string]actorRef
+	stoppedProcs map[string]bool
+	// creds are the credentials seen on requests → the services' family
+	// they went to first.
+	creds map[string]string
+	// looseDeploy, while now is before it, lets a scale be sent during a
+	// deployment: the controller's view is stale and Marathon's app lock
+	// (409) refuses the request anyway.
+	looseDeploy time.Time
+	// Mutations counts the changes each process sent, by process id.
+	mutations map[string]int
+	cleanOuts map[string]int       // cleanOutServer requests of controllers per cluster
+	foreign   map[string]time.Time // servers an operator started cleaning out → when
 }
+
+type actorRef struct {
+	proc string
+	at   time.Time
+	what string
+}
+
+// excuseWindow is how long after a crash an incident or loss of the
+// crashed server is the crash's doing: the world records both at the
+// instant the task goes, so one interval of slack is plenty. Anything
+// later is the controller's.
+const excuseWindow = interval
 
 // Scale is one scaling request the controller sent to Marathon.
 type Scale struct {
@@ -55,11 +87,116 @@ type roleRef struct {
 	rp      *policy.RolePolicy
 }
 
-// NewChecker returns a checker of the world against the policy's bounds;
-// replFloor gives each cluster's replication floor.
-func NewChecker(w *sim.World, pol *policy.Config, clk clock.Clock, replFloor map[string]int) *Checker {
-	return &Checker{world: w, pol: pol, clk: clk, replFloor: replFloor,
-		seen: map[string]bool{}, inflight: map[string]int{}, excused: map[string]bool{}}
+// NewChecker returns a checker of the world against the policy's bounds.
+func NewChecker(w *sim.World, pol *policy.Config, clk clock.Clock) *Checker {
+	return &Checker{world: w, src: w, pol: pol, clk: clk,
+		seen: map[string]bool{}, inflight: map[string]int{}, excused: map[string]time.Time{},
+		actor: map[string]actorRef{}, stoppedProcs: map[string]bool{}, creds: map[string]string{}, mutations: map[string]int{}, cleanOuts: map[string]int{}}
+}
+
+// replFloor is a cluster's replication floor read from the world: the
+// highest replicationFactor or writeConcern of its collections now.
+func (c *Checker) replFloor(cluster string) int {
+	if ac := c.world.ArangoDB(cluster); ac != nil {
+		return ac.ReplicationFloor()
+	}
+	return 0
+}
+
+// stopped records that a controller process is gone.
+func (c *Checker) stopped(proc string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stoppedProcs[proc] = true
+}
+
+// loosenDeploy lets scales during a deployment pass until t (stale views).
+func (c *Checker) loosenDeploy(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.looseDeploy = t
+}
+
+// acted records a change of cluster sent by proc: two processes acting on
+// one cluster at overlapping times (the first not gone when the second
+// acts) is a violation.
+func (c *Checker) acted(cluster, proc, what string) {
+	if cluster == "" || proc == "" {
+		return
+	}
+	now := c.clk.Now()
+	c.mu.Lock()
+	prev, ok := c.actor[cluster]
+	c.actor[cluster] = actorRef{proc, now, what}
+	c.mutations[proc]++
+	overlap := ok && prev.proc != proc && !c.stoppedProcs[prev.proc]
+	c.mu.Unlock()
+	if overlap {
+		c.Violate("overlap "+cluster+" "+prev.proc+" "+proc, "two controllers act on cluster %s at overlapping times: %s sent %s while %s, which sent %s at %s, still runs",
+			cluster, proc, what, prev.proc, prev.what, prev.at.UTC().Format(time.TimeOnly))
+	}
+}
+
+// CleanOuts returns how many cleanOutServer requests controllers sent to
+// the cluster.
+func (c *Checker) CleanOuts(cluster string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cleanOuts[cluster]
+}
+
+// Foreign records a clean-out someone other than a controller (an
+// operator) started now.
+func (c *Checker) Foreign(server string) {
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.foreign == nil {
+		c.foreign = map[string]time.Time{}
+	}
+	c.foreign[server] = now
+}
+
+// visibleCleanOuts are the running clean-outs a controller could know
+// of: all but an operator's that ArangoDB has not started moving yet (a
+// coordinator lists no agency jobs; a ToDo job moves nothing, so it shows
+// nowhere before supervision picks it up).
+func (c *Checker) visibleCleanOuts(ac *arango.Cluster) []string {
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, s := range ac.RunningCleanOuts() {
+		if at, ok := c.foreign[s]; ok && now.Sub(at) < interval {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ownCleanOuts are the running clean-outs not started by an operator.
+func (c *Checker) ownCleanOuts(ac *arango.Cluster) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, s := range ac.RunningCleanOuts() {
+		if _, ok := c.foreign[s]; !ok && !slices.Contains(out, s) {
+			out = append(out, s) // two jobs of one server drain one server
+		}
+	}
+	return out
+}
+
+// Mutations returns how many changes each process sent.
+func (c *Checker) Mutations() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range c.mutations {
+		out[k] = v
+	}
+	return out
 }
 
 func (c *Checker) setPolicy(p *policy.Config) {
@@ -88,16 +225,32 @@ func (c *Checker) Scales() []Scale {
 	return append([]Scale(nil), c.scales...)
 }
 
-// Excuse marks a task (and its ArangoDB server, if any) whose going down
-// the run caused itself (a crash): an incident of that server, or a shard
-// lost with it, is not the controller's doing.
+// Excuse marks a task (and its ArangoDB server, if any) the run crashes
+// now: an incident of that server, or a shard lost with it, within
+// excuseWindow of now is not the controller's doing; later ones are.
 func (c *Checker) Excuse(taskID, serverID string) {
+	now := c.clk.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.excused[taskID] = true
+	c.excused[taskID] = now
 	if serverID != "" {
-		c.excused[serverID] = true
+		c.excused[serverID] = now
 	}
+}
+
+// crashed reports whether the run crashed the server or task.
+func (c *Checker) crashed(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.excused[id]
+	return ok
+}
+
+// excusedLocked reports whether an event of id at t falls in the window
+// of a crash of id.
+func (c *Checker) excusedLocked(id string, t time.Time) bool {
+	at, ok := c.excused[id]
+	return ok && !t.Before(at) && !t.After(at.Add(excuseWindow))
 }
 
 // Violate records a violation; key dedupes (empty: the message).
@@ -132,8 +285,8 @@ func (c *Checker) floor(ref roleRef) (int, string) {
 	if s := policy.ScheduleFloor(ref.rp, c.clk.Now()); s > f {
 		f, why = s, "schedule floor"
 	}
-	if ref.rp.Role == policy.DBServers && c.replFloor[ref.cluster] > f {
-		f, why = c.replFloor[ref.cluster], "replication floor"
+	if rf := c.replFloor(ref.cluster); ref.rp.Role == policy.DBServers && rf > f {
+		f, why = rf, "replication floor"
 	}
 	return f, why
 }
@@ -152,21 +305,110 @@ func marathonPath(p string) string {
 // injector, then the emulator) handles them; it has the signature of
 // sim.Params.Wrap.
 func (c *Checker) Wrap(service string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sender := r.Header.Get(senderHeader)
+		r.Header.Del(senderHeader)
+		if a := r.Header.Get("Authorization"); a != "" && sender != "" {
+			c.credential(service, a)
+		}
+		c.route(service, sender, h).ServeHTTP(w, r)
+	})
+}
+
+// serviceFamily is where a credential belongs: DC/OS (Marathon, Mesos and
+// its agents) or ArangoDB.
+func serviceFamily(service string) string {
+	if strings.HasPrefix(service, "arangodb:") {
+		return "ArangoDB"
+	}
+	return "DC/OS"
+}
+
+// credential records a credential a controller sent and checks it goes
+// only where it belongs: one seen at DC/OS never goes to ArangoDB or the
+// other way round.
+func (c *Checker) credential(service, header string) {
+	fam := serviceFamily(service)
+	c.mu.Lock()
+	first, ok := c.creds[header]
+	if !ok {
+		c.creds[header] = fam
+	}
+	c.mu.Unlock()
+	if ok && first != fam {
+		scheme, _, _ := strings.Cut(header, " ")
+		c.Violate("cred "+first+" "+fam, "a %s credential (%s) was sent to %s (%s)", first, scheme, service, fam)
+	}
+}
+
+// captured returns the credentials seen on requests, each as its
+// Authorization header and its credential part.
+func (c *Checker) captured() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for h := range c.creds {
+		out = append(out, h)
+		if _, cred, ok := strings.Cut(h, " "); ok && len(cred) >= 6 {
+			out = append(out, cred)
+		}
+		if _, cred, ok := strings.Cut(h, "="); ok && len(cred) >= 6 {
+			out = append(out, cred)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c *Checker) route(service, sender string, h http.Handler) http.Handler {
 	switch {
 	case service == dcos.ServiceMarathon:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if done := c.marathonRequest(r); done != nil {
+			done, apps := c.marathonRequest(r)
+			if done != nil {
 				defer done()
+			}
+			for _, app := range apps {
+				if ref, ok := c.role(app); ok {
+					c.acted(ref.cluster, sender, r.Method+" "+r.URL.Path)
+				}
 			}
 			h.ServeHTTP(w, r)
 		})
 	case strings.HasPrefix(service, "arangodb:"):
 		cluster := strings.TrimPrefix(service, "arangodb:")
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				c.acted(cluster, sender, r.Method+" "+r.URL.Path)
+			}
 			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/_admin/cluster/cleanOutServer") {
+				var body struct {
+					Server string `json:"server"`
+				}
+				_ = json.Unmarshal(readBody(r), &body)
+				if sender != "" {
+					c.mu.Lock()
+					c.cleanOuts[cluster]++
+					c.mu.Unlock()
+				}
+				if ac := c.world.ArangoDB(cluster); ac != nil && sender != "" {
+					for _, s := range ac.Servers() {
+						if (s.ID == body.Server || s.ShortName == body.Server) && s.CleanedOut {
+							c.Violate("", "cluster %s: %s sent a second clean-out of %s, already cleaned out", cluster, sender, s.ShortName)
+						}
+					}
+				}
 				if ac := c.world.ArangoDB(cluster); ac != nil {
-					if run := ac.RunningCleanOuts(); len(run) > 0 {
-						c.Violate("", "cluster %s: a clean-out was started while the clean-out of %s runs", cluster, run[0])
+					// The same server again is no second drain: ArangoDB
+					// fails a cleanOutServer job of a server already being
+					// cleaned out (arangod Agency/CleanOutServer.cpp). A
+					// restarted process re-sends one when the running job
+					// moved nothing (stuck): no coordinator API lists jobs.
+					for _, run := range c.visibleCleanOuts(ac) {
+						if run != body.Server {
+							c.Violate("", "cluster %s: a clean-out of %s was started while the clean-out of %s runs", cluster, body.Server, run)
+							break
+						}
 					}
 				}
 			}
@@ -187,10 +429,10 @@ func readBody(r *http.Request) []byte {
 }
 
 // marathonRequest checks a scale (PUT instances) or a kill with
-// scale=true against the bounds, the deployments and the requests in
-// flight. The function it returns, when not nil, ends the request's time
-// in flight.
-func (c *Checker) marathonRequest(r *http.Request) func() {
+// scale=true against the bounds, the pause, the deployments and the
+// requests in flight. The function it returns, when not nil, ends the
+// request's time in flight; apps are the apps it changes.
+func (c *Checker) marathonRequest(r *http.Request) (func(), []string) {
 	p := marathonPath(r.URL.Path)
 	dc := c.world.Marathon()
 	var apps map[string]int // app → instances asked for
@@ -201,7 +443,7 @@ func (c *Checker) marathonRequest(r *http.Request) func() {
 			Instances *int `json:"instances"`
 		}
 		if json.Unmarshal(readBody(r), &body) != nil || body.Instances == nil {
-			return nil
+			return nil, nil
 		}
 		app := "/" + strings.Trim(strings.TrimPrefix(p, "/v2/apps/"), "/")
 		apps = map[string]int{app: *body.Instances}
@@ -210,7 +452,7 @@ func (c *Checker) marathonRequest(r *http.Request) func() {
 			IDs []string `json:"ids"`
 		}
 		if json.Unmarshal(readBody(r), &body) != nil {
-			return nil
+			return nil, nil
 		}
 		kill = true
 		apps = map[string]int{}
@@ -224,7 +466,7 @@ func (c *Checker) marathonRequest(r *http.Request) func() {
 			}
 		}
 	default:
-		return nil
+		return nil, nil
 	}
 	var names []string
 	for app := range apps {
@@ -242,12 +484,18 @@ func (c *Checker) marathonRequest(r *http.Request) func() {
 		if kill {
 			what = fmt.Sprintf("kill with scale=true in %s (%d → %d)", app, st.Instances, to)
 		}
-		if deploying && to != st.Instances {
+		c.mu.Lock()
+		loose := c.clk.Now().Before(c.looseDeploy)
+		c.mu.Unlock()
+		if deploying && to != st.Instances && !loose {
 			c.Violate("", "%s sent while deployment %s runs", what, st.Deployments[0])
 		}
 		ref, ok := c.role(app)
 		if !ok {
 			continue
+		}
+		if ref.rp.Paused && to != st.Instances {
+			c.Violate("", "%s while the role is paused", what)
 		}
 		if to > ref.rp.Max {
 			c.Violate("", "%s: above max %d", what, ref.rp.Max)
@@ -272,7 +520,7 @@ func (c *Checker) marathonRequest(r *http.Request) func() {
 		for _, app := range names {
 			c.inflight[app]--
 		}
-	}
+	}, names
 }
 
 func (c *Checker) appOfTask(id string) string {
@@ -308,38 +556,39 @@ func (c *Checker) CheckStep() {
 			if st.Instances < rp.Min {
 				c.Violate("min "+app, "%s has %d instances, below min %d", app, st.Instances, rp.Min)
 			}
-			if r == policy.DBServers && st.Instances < c.replFloor[pc.Name] {
-				c.Violate("repl "+app, "%s has %d instances, below the replication floor %d", app, st.Instances, c.replFloor[pc.Name])
+			if rf := c.replFloor(pc.Name); r == policy.DBServers && st.Instances < rf {
+				c.Violate("repl "+app, "%s has %d instances, below the replication floor %d", app, st.Instances, rf)
 			}
 		}
 		if ac := c.world.ArangoDB(pc.Name); ac != nil {
-			if run := ac.RunningCleanOuts(); len(run) > 1 {
+			if run := c.ownCleanOuts(ac); len(run) > 1 {
 				c.Violate("cleanouts "+pc.Name, "cluster %s: %d clean-outs running at once (%v)", pc.Name, len(run), run)
 			}
 		}
 	}
-	losses := c.world.Losses()
-	incidents := c.world.Incidents()
+	losses := c.src.Losses()
+	incidents := c.src.Incidents()
 	c.mu.Lock()
 	newLosses := losses[min(c.losses, len(losses)):]
 	newInc := incidents[min(c.incidents, len(incidents)):]
 	c.losses, c.incidents = len(losses), len(incidents)
-	excused := map[string]bool{}
-	for _, in := range newInc {
-		excused[in.TaskID] = c.excused[in.TaskID]
+	lossOK := make([]bool, len(newLosses))
+	for i, l := range newLosses {
+		lossOK[i] = c.excusedLocked(l.Server, l.At)
 	}
-	for _, l := range newLosses {
-		excused[l.Server] = c.excused[l.Server]
+	incOK := make([]bool, len(newInc))
+	for i, in := range newInc {
+		incOK[i] = c.excusedLocked(in.TaskID, in.At)
 	}
 	c.mu.Unlock()
-	for _, l := range newLosses {
-		if excused[l.Server] {
-			continue // an unreplicated shard on a server the run crashed
+	for i, l := range newLosses {
+		if lossOK[i] {
+			continue // an unreplicated shard on a server the run crashed, when it crashed
 		}
 		c.Violate("", "shard lost: %s/%s %s (server %s: %s)", l.Database, l.Collection, l.Shard, l.Server, l.Cause)
 	}
-	for _, in := range newInc {
-		if !excused[in.TaskID] {
+	for i, in := range newInc {
+		if !incOK[i] {
 			c.Violate("", "DB server %s (%s) went down holding %d shard replicas, clean-out %q", in.ShortName, in.Server, in.Replicas, orNone(in.CleanOut))
 		}
 	}
@@ -381,10 +630,17 @@ func (s Secrets) forms() map[string]string {
 
 // CheckSecrets reports every secret (or its base64 form) found in text,
 // which came from where (logs, /status, /metrics, an error).
+// Every credential a controller sent (the derived ArangoDB JWTs and the
+// DC/OS token header included) counts as a secret too.
 func (c *Checker) CheckSecrets(s Secrets, where, text string) {
 	for v, name := range s.forms() {
 		if strings.Contains(text, v) {
 			c.Violate("secret "+name+" "+where, "%s appears in %s", name, where)
+		}
+	}
+	for _, v := range c.captured() {
+		if strings.Contains(text, v) {
+			c.Violate("secret sent "+where, "a credential the controller sent (%s…) appears in %s", v[:min(len(v), 6)], where)
 		}
 	}
 }

@@ -18,11 +18,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/controller"
-	"github.com/arangoscale/arangoscale/marathon"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/reload"
 	"github.com/arangoscale/arangoscale/sim"
@@ -72,8 +69,11 @@ var policyTmpl = template.Must(template.New("p").Parse(`clusters:
             min: 4
 {{- end}}
       dbservers:
-        min: 3
+        min: {{if and (eq .Name "alpha") $.DBMin}}{{$.DBMin}}{{else}}3{{end}}
         max: 5
+{{- if and (eq .Name "alpha") $.DBPaused}}
+        paused: true
+{{- end}}
         metrics:
           - signal: cpu_utilization
             target: 0.7
@@ -128,8 +128,10 @@ type env struct {
 	probe   *http.Client // to the controller's own HTTP server, over TCP
 	httpSrv *httptest.Server
 
-	mu      sync.Mutex // guards ctl, handler and load
-	ctl     *controller.Controller
+	mu      sync.Mutex // guards procs, ctl, handler and load
+	procs   []*proc
+	seq     int
+	ctl     *controller.Controller // the newest process: /status, /metrics
 	handler http.Handler
 	load    map[string]float64
 
@@ -141,11 +143,23 @@ type env struct {
 	reloads  int
 	notes    []string
 	lostHit  bool // a lost response since the last step
-	crashArm bool // crash the DB server being cleaned out
+	crashArm bool // crash the DB server being cleaned out (tests)
 	crashed  int
-	pinned   map[string]bool
-	pins     []string
-	aborted  bool
+	end      time.Time // end of the faults
+	episodes []*episode
+	armed    []*armedFault
+	steering bool // an armed fault steers alpha's load
+	// duringReconcile run side by side with the next reconcile.
+	duringReconcile []func()
+	override        *dbOverride // alpha's DB-server policy changed by a reload
+	boundsDirty     bool        // the checker has yet to get the override's bounds
+	opServer        string      // the operator's cleaned-out server
+	opUndo          string      // the operator's server to take back
+	opSince         time.Time
+	opClean         int // intervals without an active fault since opSince
+	pinned          map[string]bool
+	pins            []string
+	aborted         bool
 }
 
 type timed struct {
@@ -210,7 +224,7 @@ func newEnv(ctx context.Context, o Options) (*env, error) {
 	e.world = w
 	// The checker wraps the listeners at Start; it learns the policy's
 	// bounds before the first request that needs them.
-	e.chk = NewChecker(w, &policy.Config{}, e.clk, map[string]int{alpha: 2, beta: 2})
+	e.chk = NewChecker(w, &policy.Config{}, e.clk)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
@@ -268,7 +282,11 @@ func (e *env) writePolicy(names ...string) error {
 		cs = append(cs, cl{n, e.world.ArangoURL(n)})
 	}
 	var b bytes.Buffer
-	if err := policyTmpl.Execute(&b, map[string]any{"Clusters": cs, "CoordRPS": coordRPS}); err != nil {
+	data := map[string]any{"Clusters": cs, "CoordRPS": coordRPS, "DBMin": 0, "DBPaused": false}
+	if o := e.override; o != nil {
+		data["DBMin"], data["DBPaused"] = o.Min, o.Paused
+	}
+	if err := policyTmpl.Execute(&b, data); err != nil {
 		return err
 	}
 	return os.WriteFile(e.policyPath(), b.Bytes(), 0o600)
@@ -298,47 +316,6 @@ func (e *env) controller() *controller.Controller {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.ctl
-}
-
-// startController builds a controller from scratch, as a restarted
-// process does: new registry, no memory but Marathon's and ArangoDB's.
-func (e *env) startController() error {
-	reg := prometheus.NewRegistry()
-	s := &controller.Setup{
-		MarathonURL:   e.world.MarathonURL(),
-		MesosURL:      e.world.MesosURL(),
-		DCOS:          &http.Client{Transport: marathon.NewAuthTransport(e.tr, marathon.StaticToken(e.sec.DCOSToken))},
-		Plain:         &http.Client{Transport: e.tr},
-		ArangoUser:    e.sec.ArangoUser,
-		Clock:         e.clk,
-		Logger:        e.logger,
-		Registry:      reg,
-		Interval:      interval,
-		SourceTimeout: e.o.SourceTimeout,
-		Backoff:       controller.BackoffSettings{Initial: interval, Max: 2 * time.Minute, NoJitter: true},
-		ReloadStatus:  e.rel.LastSuccess,
-	}
-	if e.sec.ArangoJWTSecret != "" {
-		s.ArangoUser = ""
-		s.ArangoJWTSecret = e.sec.ArangoJWTSecret
-	} else {
-		s.ArangoPassword = e.sec.ArangoPassword
-	}
-	ctl, err := s.Build()
-	if err != nil {
-		return fmt.Errorf("build controller: %w", err)
-	}
-	if err := ctl.SetPolicy(e.rel.Current()); err != nil {
-		return fmt.Errorf("controller policy: %w", err)
-	}
-	h := ctl.Handler(controller.HTTPOptions{AdminToken: e.sec.AdminToken, Reload: func(ctx context.Context) error {
-		_, err := e.rel.Reload(ctx)
-		return err
-	}})
-	e.mu.Lock()
-	e.ctl, e.handler = ctl, h
-	e.mu.Unlock()
-	return nil
 }
 
 // restart checks what the old process exposes, then replaces it.
@@ -396,22 +373,23 @@ func (e *env) step() {
 	}
 	e.runHooks()
 	e.crashMidCleanOut()
-	ctl := e.controller()
-	done := make(chan struct{})
-	go func() {
-		ctl.Step(e.ctx, true)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(stepTimeout):
+	e.runArmed()
+	e.runOperatorUndo()
+	during := e.duringReconcile
+	e.duringReconcile = nil
+	if !e.reconcile(during...) {
 		e.chk.Violate("stuck", "a reconcile did not return within %s of real time", stepTimeout)
 		e.aborted = true
 		return
 	}
+	e.applyBounds()
 	e.steps++
 	e.notePins()
 	e.chk.CheckStep()
+	e.checkOperator()
+	// Again right after the reconcile: a clean-out it just started may
+	// be over by the next step (a server holding little).
+	e.runArmed()
 	if code, _ := e.get("/healthz"); code != http.StatusOK {
 		e.chk.Violate("healthz", "/healthz answered %d", code)
 	}

@@ -193,7 +193,7 @@ func TestFault_DBServerCrashMidCleanOut(t *testing.T) {
 	// The only shard that may go is an unreplicated one on the crashed
 	// server itself (the checker excuses exactly those).
 	for _, l := range e.world.Losses() {
-		if !e.chk.excused[l.Server] {
+		if _, ok := e.chk.excused[l.Server]; !ok {
 			t.Fatalf("loss %+v not on the crashed server", l)
 		}
 	}

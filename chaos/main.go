@@ -11,8 +11,10 @@ import (
 )
 
 // Main runs `simulate --faults random|none --seed N --runs K [--duration D]
-// [--settle N] [--parallel P] [-v]`: K runs with seeds N…N+K-1, their
-// violations by seed, and a summary (runs, violations, wall time). It
+// [--long D --long-every M] [--settle N] [--parallel P] [-v]`: K runs with
+// seeds N…N+K-1 (every M-th of them lasting D instead), their violations
+// by seed, and a summary (runs, violations, wall time, per fault class
+// the episodes that hit their target). It
 // returns the exit code: 0 without violations, 1 with some (a spurious
 // manual pin counts as one), 2 on bad usage.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -24,6 +26,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 30*time.Minute, "virtual time with faults per run")
 	settle := fs.Int("settle", DefaultSettle, "intervals allowed for convergence after the faults stop")
 	parallel := fs.Int("parallel", 1, "runs at once")
+	long := fs.Duration("long", 6*time.Hour, "virtual time with faults of the long runs")
+	longEvery := fs.Int("long-every", 0, "every this many runs one lasts --long (0: none)")
 	verbose := fs.Bool("v", false, "print every run and its faults")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -35,7 +39,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "simulate: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *runs < 1 || *parallel < 1 {
+	if *runs < 1 || *parallel < 1 || *longEvery < 0 {
 		fmt.Fprintln(stderr, "simulate: --runs and --parallel must be at least 1")
 		return 2
 	}
@@ -57,6 +61,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			for i := range next {
 				o := base
 				o.Seed = *seed + int64(i)
+				if *longEvery > 0 && i%*longEvery == 0 {
+					o.Duration = *long
+				}
 				results[i], errs[i] = Run(context.Background(), o)
 				mu.Lock()
 				report(stdout, results[i], errs[i], *verbose)
@@ -71,7 +78,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	wg.Wait()
 
 	failed, violations, worst, pinned := 0, 0, 0, 0
+	tally := map[string]Tally{}
 	for i, r := range results {
+		for c, t := range r.Classes {
+			s := tally[c]
+			s.Planned += t.Planned
+			s.Hit += t.Hit
+			tally[c] = s
+		}
 		if errs[i] != nil || len(r.Violations) > 0 {
 			failed++
 		}
@@ -83,6 +97,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "summary: %d runs, %d with violations, %d violations, %d with a spurious manual pin, slowest convergence %d intervals, wall time %s\n",
 		*runs, failed, violations, pinned, worst, time.Since(start).Round(time.Millisecond))
+	if len(tally) > 0 {
+		fmt.Fprintf(stdout, "fault episodes that hit their target, per class:\n%s", FormatTallies(tally))
+	}
 	// No operator writes numberOfServers in a chaos run: a pin is the
 	// controller obeying a count of its own, a failure like a violation.
 	if failed > 0 || pinned > 0 {
@@ -104,6 +121,10 @@ func report(w io.Writer, r Result, err error, verbose bool) {
 		for _, f := range r.Faults {
 			fmt.Fprintf(w, "  fault %s\n", f)
 		}
+	}
+	if verbose {
+		fmt.Fprint(w, FormatTallies(r.Classes))
+		fmt.Fprintf(w, "  changes sent per controller process: %v\n", r.Mutations)
 	}
 	for _, p := range r.SpuriousPins {
 		fmt.Fprintf(w, "  PIN %s\n", p)

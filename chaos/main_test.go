@@ -17,6 +17,9 @@ func TestMainUsage(t *testing.T) {
 	if code := Main([]string{"--runs", "0"}, &out, &errb); code != 2 {
 		t.Fatalf("--runs 0: code %d", code)
 	}
+	if code := Main([]string{"--long-every", "-1"}, &out, &errb); code != 2 {
+		t.Fatalf("--long-every -1: code %d", code)
+	}
 }
 
 func TestMainRuns(t *testing.T) {
@@ -26,7 +29,7 @@ func TestMainRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s %s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "summary: 2 runs, 0 with violations") {
+	if !strings.Contains(out.String(), "summary: 2 runs, 0 with violations") || !strings.Contains(out.String(), "hit their target, per class") {
 		t.Fatalf("no summary: %s", out.String())
 	}
 }

@@ -5,17 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"slices"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/arangoscale/arangoscale/policy"
-	"github.com/arangoscale/arangoscale/sim"
-	"github.com/arangoscale/arangoscale/sim/arango"
-	"github.com/arangoscale/arangoscale/sim/fault"
 )
 
 // Faults modes of Options.Faults.
@@ -77,7 +69,12 @@ type Result struct {
 	// set a count in ArangoDB's web UI; no operator acts in a chaos run,
 	// so each is the controller mistaking a count it wrote itself.
 	SpuriousPins []string
-	Wall         time.Duration
+	// Classes counts, per fault class, the episodes planned and those
+	// that hit their target.
+	Classes map[string]Tally
+	// Mutations counts the changes each controller process sent.
+	Mutations map[string]int
+	Wall      time.Duration
 }
 
 // ErrOptions reports invalid Options.
@@ -122,6 +119,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer e.close()
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x5eed))
 	end := epoch.Add(o.Duration)
+	e.end = end
 	if o.Faults == FaultsRandom {
 		e.plan(rng, end)
 	}
@@ -143,6 +141,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.Faults = e.notes
 	res.SpuriousPins = e.pins
 	res.Hits = len(e.inj.Events())
+	res.Classes = e.tallies()
+	res.Mutations = e.chk.Mutations()
 	res.Wall = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("chaos: seed %d: %w", o.Seed, err)
@@ -156,9 +156,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 // the intervals it took, or -1 (a violation) if it did not converge.
 func (e *env) settle(rng *rand.Rand) int {
 	e.inj.StopAll()
+	e.stopArmed()
 	e.crashArm = false
 	e.timeline = nil
 	e.hooks = nil
+	e.duringReconcile = nil
+	if e.override != nil {
+		e.setOverride(nil)
+	}
+	e.operatorUndo(e.opServer)
+	e.chk.loosenDeploy(time.Time{})
 	if len(e.controller().Policy().Clusters) != len(e.full.Clusters) {
 		e.setClusters(alpha, beta)
 	}
@@ -190,329 +197,9 @@ func (e *env) settle(rng *rand.Rand) int {
 	return -1
 }
 
-// settledReasons are the only reasons a settled role may report.
-var settledReasons = []string{"within_tolerance", "at_min", "at_max", "replication_floor"}
-
-// converged reports whether every role of every cluster is at the
-// policy's answer and at rest, or says why not.
-func (e *env) converged() (bool, string) {
-	dc := e.world.Marathon()
-	now := e.clk.Now()
-	for _, pc := range e.full.Clusters {
-		for _, r := range policy.Roles() {
-			rp, ok := pc.Roles[r]
-			if !ok {
-				continue
-			}
-			app := pc.AppID(r)
-			rs, saga, ok := e.role(pc.Name, r)
-			if !ok {
-				return false, pc.Name + " not in /status"
-			}
-			st, _ := dc.AppStatus(app)
-			switch {
-			case saga.Step != "idle":
-				return false, fmt.Sprintf("%s saga %s (%s)", pc.Name, saga.Step, saga.Detail)
-			case len(st.Deployments) > 0 || st.Queued > 0 || st.Running != st.Instances || st.Healthy != st.Instances:
-				return false, fmt.Sprintf("%s: %d of %d running, %d healthy, %d queued, deployments %v",
-					app, st.Running, st.Instances, st.Healthy, st.Queued, st.Deployments)
-			case rs.Target != st.Instances || rs.Desired != rs.Target || rs.Direction != "none":
-				return false, fmt.Sprintf("%s: target %d, status target %d desired %d direction %s reasons %v",
-					app, st.Instances, rs.Target, rs.Desired, rs.Direction, rs.Reasons)
-			case rs.BackoffUntil != nil:
-				return false, fmt.Sprintf("%s: backing off until %s", app, rs.BackoffUntil.Format(time.TimeOnly))
-			}
-			for _, b := range rs.Blocked {
-				if !slices.Contains(settledReasons, b) {
-					return false, fmt.Sprintf("%s: blocked by %s (reasons %v)", app, b, rs.Reasons)
-				}
-			}
-			if r == policy.Coordinators {
-				if ok, want := coordinatorAnswer(rp, e.loadOf(pc.Name), st.Instances, now); !ok {
-					return false, fmt.Sprintf("%s: %d coordinators for %.0f rps, the policy answers %d", app, st.Instances, e.loadOf(pc.Name), want)
-				}
-			}
-		}
-	}
-	return true, ""
-}
-
-// coordinatorAnswer computes the policy's answer for coordinators from
-// the offered request rate: ceil(rps/target_per_instance) within
-// [max(min, schedule floor), max], or any count within tolerance of it.
-func coordinatorAnswer(rp *policy.RolePolicy, rps float64, n int, now time.Time) (bool, int) {
-	per := rp.Metrics[0].TargetPerInstance
-	lo := max(rp.Min, policy.ScheduleFloor(rp, now))
-	want := min(max(int(math.Ceil(rps/per-1e-9)), lo), rp.Max)
-	if n == want {
-		return true, want
-	}
-	ratio := rps / (float64(n) * per)
-	inBand := math.Abs(ratio-1) <= rp.Tolerance+1e-9
-	return inBand && n >= lo && n <= rp.Max, want
-}
-
 // loadLevels are alpha's offered loads (rps): light, medium, heavy and
 // peak, from 2 coordinators / 3 DB servers up to 7 / 5.
 var loadLevels = []float64{400, 1500, 3000, 4500}
-
-// faultClass installs one fault between from and until.
-type faultClass struct {
-	name    string
-	install func(e *env, rng *rand.Rand, from, until time.Time) string
-}
-
-// Classes lists the fault classes of the random plan.
-func Classes() []string {
-	out := make([]string, len(classes))
-	for i, c := range classes {
-		out[i] = c.name
-	}
-	return out
-}
-
-func rule(e *env, r fault.Rule) {
-	if err := e.inj.Add(r); err != nil {
-		e.chk.Violate("", "fault rule %s: %v", r.Name, err)
-	}
-}
-
-func model(e *env, name string, from, until time.Time, start, stop func()) {
-	e.inj.AddModel(fault.Model{Name: name, From: from, Until: until, Start: start, Stop: stop})
-}
-
-var alphaApps = []string{sim.CoordinatorApp(alpha), sim.DBServerApp(alpha)}
-
-var classes = []faultClass{
-	{"marathon_5xx", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "marathon_5xx", Service: "marathon", Action: fault.Unavailable,
-			Status: []int{500, 502, 503}[rng.IntN(3)], Probability: 0.5, From: from, Until: until})
-		return "Marathon answers 5xx to half the requests"
-	}},
-	{"marathon_slow", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "marathon_slow", Service: "marathon", Action: fault.Slow, Probability: 0.2, Limit: 6, From: from, Until: until})
-		return "Marathon answers a fifth of the requests past the deadline"
-	}},
-	{"marathon_reset", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "marathon_reset", Service: "marathon", Action: fault.Reset, Probability: 0.3, From: from, Until: until})
-		return "Marathon resets a third of the connections"
-	}},
-	{"conflict_storm", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "conflict_storm", Service: "marathon", Method: "PUT", Path: "/v2/apps/", Action: fault.Conflict, From: from, Until: until})
-		rule(e, fault.Rule{Name: "conflict_storm", Service: "marathon", Method: "POST", Path: "/v2/tasks/delete", Action: fault.Conflict, From: from, Until: until})
-		return "Marathon answers 409 to every change"
-	}},
-	{"marathon_truncated", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "marathon_truncated", Service: "marathon", Method: "GET", Action: fault.Truncate, Probability: 0.4, From: from, Until: until})
-		return "Marathon truncates 40% of its answers"
-	}},
-	{"garbled", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		svc := []string{"marathon", "mesos", "agent:*", "arangodb:alpha"}[rng.IntN(4)]
-		rule(e, fault.Rule{Name: "garbled", Service: svc, Method: "GET", Action: fault.Garble, Probability: 0.4, From: from, Until: until})
-		return svc + " garbles 40% of its answers"
-	}},
-	{"lost_scale", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "lost_scale", Service: "marathon", Method: "PUT", Path: "/v2/apps/", Action: fault.LostResponse, Limit: 1, From: from, Until: until})
-		rule(e, fault.Rule{Name: "lost_kill", Service: "marathon", Method: "POST", Path: "/v2/tasks/delete", Action: fault.LostResponse, Limit: 1, From: from, Until: until})
-		if rng.IntN(2) == 0 {
-			e.o.RestartAfterLost = true
-			return "the next scale and kill succeed but their answers are lost; the controller restarts right after"
-		}
-		return "the next scale and kill succeed but their answers are lost"
-	}},
-	{"leader_change", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		start, stop := fault.LeaderChange(e.world.Marathon(), "10.0.7.2:8080")
-		model(e, "leader_change", from, until, start, stop)
-		if rng.IntN(2) == 0 {
-			rule(e, fault.Rule{Name: "leader_change", Service: "marathon", Action: fault.Redirect, Probability: 0.3, From: from, Until: until})
-			return "Marathon leader changes; a third of the requests are redirected"
-		}
-		rule(e, fault.Rule{Name: "leader_change", Service: "marathon", Action: fault.NotLeader, Probability: 0.5, From: from, Until: until})
-		return "Marathon leader changes; half the requests get 503 no leader"
-	}},
-	{"mesos_master_failover", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "mesos_failover", Service: "mesos", Action: fault.Unavailable, Probability: 0.6, From: from, Until: until})
-		rule(e, fault.Rule{Name: "mesos_failover", Service: "mesos", Action: fault.Redirect, Probability: 0.5, From: from, Until: until})
-		return "Mesos master fails over (503s and redirects)"
-	}},
-	{"mesos_agent_unreachable", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		svc := fmt.Sprintf("agent:%d", rng.IntN(8))
-		rule(e, fault.Rule{Name: "agent_unreachable", Service: svc, Action: fault.Reset, From: from, Until: until})
-		return "Mesos " + svc + " unreachable"
-	}},
-	{"statistics_missing", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		app := alphaApps[rng.IntN(2)]
-		var hidden string
-		pick := rng.Uint64()
-		model(e, "statistics_missing", from, until, func() {
-			ts := e.world.Marathon().Tasks(app)
-			if len(ts) > 0 {
-				hidden = ts[pick%uint64(len(ts))].ID
-				e.world.Marathon().HideTaskStatistics(hidden, true)
-			}
-		}, func() {
-			if hidden != "" {
-				e.world.Marathon().HideTaskStatistics(hidden, false)
-			}
-		})
-		return "Mesos statistics miss a task of " + app
-	}},
-	{"arango_coordinator_down", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "coordinator_down", Service: "arangodb:alpha", Action: fault.Unavailable,
-			Body: `{"code":503,"error":true,"errorMessage":"service unavailable","errorNum":503}`, From: from, Until: until})
-		return "alpha's ArangoDB coordinator endpoint answers 503"
-	}},
-	{"arango_slow", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "arango_slow", Service: "arangodb:alpha", Action: fault.Slow, Probability: 0.15, Limit: 6, From: from, Until: until})
-		return "alpha's ArangoDB answers some requests past the deadline"
-	}},
-	{"remove_server_412", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		rule(e, fault.Rule{Name: "remove_412", Service: "arangodb:*", Method: "POST", Path: "/_admin/cluster/removeServer",
-			Action: fault.Respond, Status: 412, Body: fault.ArangoPreconditionBody, From: from, Until: until})
-		return "removeServer answers 412"
-	}},
-	{"deployment_stuck", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		app := alphaApps[rng.IntN(2)]
-		start, stop := fault.DeploymentStuck(e.world.Marathon(), app)
-		model(e, "deployment_stuck", from, until, start, stop)
-		return "deployments of " + app + " never finish"
-	}},
-	{"health_failing", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		app := alphaApps[rng.IntN(2)]
-		start, stop := fault.HealthFailing(e.world.Marathon(), app)
-		model(e, "health_failing", from, until, start, stop)
-		return "tasks of " + app + " fail their health checks"
-	}},
-	{"cleanout_failed", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		start, stop := fault.CleanOut(e.world.ArangoDB(alpha), arango.CleanOutFail)
-		model(e, "cleanout_failed", from, until, start, stop)
-		return "alpha's clean-out jobs fail"
-	}},
-	{"cleanout_stuck", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		start, stop := fault.CleanOut(e.world.ArangoDB(alpha), arango.CleanOutStuck)
-		model(e, "cleanout_stuck", from, until, start, stop)
-		return "alpha's clean-out jobs stay Pending"
-	}},
-	{"flapping", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		ac := e.world.ArangoDB(alpha)
-		var bad string
-		pick := rng.Uint64()
-		model(e, "flapping", from, until, func() {
-			var dbs []string
-			for _, s := range ac.Servers() {
-				if s.Role == arango.DBServer && s.Status == arango.StatusGood {
-					dbs = append(dbs, s.ID)
-				}
-			}
-			if len(dbs) > 0 {
-				bad = dbs[pick%uint64(len(dbs))]
-				ac.SetReportedBad(bad, true)
-			}
-		}, func() {
-			if bad != "" {
-				ac.SetReportedBad(bad, false)
-			}
-		})
-		return "a DB server of alpha reported BAD"
-	}},
-	{"crash_mid_cleanout", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		e.at(from, "arm crash", func() { e.crashArm = true })
-		e.at(until, "disarm crash", func() { e.crashArm = false })
-		return "the DB server being cleaned out crashes"
-	}},
-	{"coordinator_crash", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		pick := rng.Uint64()
-		e.at(from, "crash coordinator", func() {
-			ts := e.world.Marathon().Tasks(sim.CoordinatorApp(alpha))
-			if len(ts) == 0 {
-				return
-			}
-			t := ts[pick%uint64(len(ts))]
-			e.chk.Excuse(t.ID, "")
-			if e.world.Marathon().FailTask(t.ID) == nil {
-				e.note("crashed coordinator task %s", t.ID)
-			}
-		})
-		return "a coordinator of alpha crashes"
-	}},
-	{"restart", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		e.at(from, "restart", func() { e.restart("planned") })
-		return "the controller is killed and restarted"
-	}},
-	{"invalid_reload", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		e.at(from, "invalid reload", e.invalidReload)
-		return "an invalid policy is reloaded"
-	}},
-	{"remove_cluster", func(e *env, rng *rand.Rand, from, until time.Time) string {
-		removed := false
-		e.addHook(from, until, func(last bool) {
-			if removed {
-				return
-			}
-			_, saga, _ := e.role(alpha, policy.DBServers)
-			if saga.Step != "idle" && saga.Step != "" || last {
-				e.setClusters(beta)
-				removed = true
-			}
-		})
-		e.at(until, "re-add alpha", func() {
-			if removed {
-				e.setClusters(alpha, beta)
-			}
-		})
-		return "alpha is removed from the policy (mid-saga if one runs), then added back"
-	}},
-}
-
-// addHook runs f at every step in [from, until); last is set on the
-// final step before until.
-func (e *env) addHook(from, until time.Time, f func(last bool)) {
-	e.hooks = append(e.hooks, hook{from, until, f})
-}
-
-type hook struct {
-	from, until time.Time
-	f           func(last bool)
-}
-
-func (e *env) runHooks() {
-	now := e.clk.Now()
-	for _, h := range e.hooks {
-		if now.Before(h.from) || !now.Before(h.until) {
-			continue
-		}
-		h.f(!now.Add(interval).Before(h.until))
-	}
-}
-
-// plan draws the load changes and 3–7 fault episodes of 1–8 minutes.
-func (e *env) plan(rng *rand.Rand, end time.Time) {
-	for t := epoch; t.Before(end); t = t.Add(time.Duration(3+rng.IntN(6)) * time.Minute) {
-		lvl := loadLevels[rng.IntN(len(loadLevels))]
-		e.at(t, "load", func() { e.setLoad(alpha, lvl) })
-	}
-	span := end.Sub(epoch)
-	n := 3 + rng.IntN(5)
-	for range n {
-		c := classes[rng.IntN(len(classes))]
-		from := epoch.Add(time.Duration(rng.Int64N(int64(max(span-time.Minute, time.Minute)/time.Second))) * time.Second)
-		until := from.Add(time.Duration(1+rng.IntN(8)) * time.Minute)
-		if until.After(end) {
-			until = end
-		}
-		what := c.install(e, rng, from, until)
-		e.planned = append(e.planned, planned{from, fmt.Sprintf("+%s–%s %s: %s", from.Sub(epoch), until.Sub(epoch), c.name, what)})
-	}
-	sort.SliceStable(e.planned, func(i, j int) bool { return e.planned[i].from.Before(e.planned[j].from) })
-	for _, p := range e.planned {
-		e.notes = append(e.notes, p.text)
-	}
-}
-
-type planned struct {
-	from time.Time
-	text string
-}
 
 // String renders a result compactly.
 func (r Result) String() string {

@@ -289,6 +289,8 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 		jobID := ""
 		if c := cl.saga.chosen; c != nil && c.killed.IsZero() {
 			jobID = c.job
+		} else if a := cl.saga.abandoned; a != nil && c == nil {
+			jobID = a.job
 		}
 		if healthErr != nil {
 			cl.sourceError("arangodb", fmt.Errorf("cluster health: %w", healthErr))

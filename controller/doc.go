@@ -24,7 +24,10 @@
 // force then: only the server this process chose, and only while min,
 // schedule floor, replication floor, pause, manual hold and the metrics
 // still allow one DB server fewer; otherwise the scale-down is aborted,
-// nothing is killed and the server stays. After the kill the saga checks
+// nothing is killed and the server stays. An unreadable Marathon app is
+// no verdict: the saga waits. A clean-out job of an aborted scale-down
+// cannot be cancelled from a coordinator; no new clean-out starts until
+// ArangoDB says it ended. After the kill the saga checks
 // Marathon's tasks: a 200 from POST /v2/tasks/delete is not proof, since
 // Marathon ignores task ids it does not know.
 //

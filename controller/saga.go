@@ -74,8 +74,12 @@ type SagaStatus struct {
 }
 
 type sagaState struct {
-	status         SagaStatus
-	chosen         *victim         // the current scale-down of this controller; nil when none
+	status SagaStatus
+	chosen *victim // the current scale-down of this controller; nil when none
+	// abandoned is the clean-out job of a scale-down aborted while it ran:
+	// a coordinator cannot cancel it, so no new clean-out starts until
+	// it has ended (a second one would drain two servers at once).
+	abandoned      *victim
 	reported       map[string]bool // foreign cleaned-out servers already logged
 	rebalanceSince time.Time
 	lastRebalance  time.Time
@@ -171,6 +175,7 @@ func (cl *cluster) advanceSaga(ctx context.Context, ob *observation) {
 		return
 	}
 	cl.reportForeign(v)
+	cl.followAbandoned(v)
 	if s.chosen != nil && cl.advanceChosen(ctx, ob, s.chosen, prev) {
 		return
 	}
@@ -322,6 +327,9 @@ func (cl *cluster) unsafeReason(ob *observation, app *marathon.App) string {
 	if c := cl.saga.chosen; c != nil {
 		return "a scale-down is already in flight (" + c.server + ")"
 	}
+	if a := cl.saga.abandoned; a != nil {
+		return "the clean-out of an aborted scale-down still runs (" + a.server + ", job " + a.job + ")"
+	}
 	for _, s := range v.health {
 		if (s.Role == "DBSERVER" || s.Role == "COORDINATOR") && s.Status != "GOOD" {
 			if s.Role == "DBSERVER" && v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
@@ -427,8 +435,15 @@ func (cl *cluster) pickVictim(ctx context.Context, ob *observation, app *maratho
 			unmapped = append(unmapped, s.ID+": "+m.why)
 			continue
 		}
-		if v.cleaned(s.ID) && v.shardsOn(s.ID) == 0 {
-			return s, ""
+		if v.cleaned(s.ID) {
+			if v.shardsOn(s.ID) == 0 {
+				return s, ""
+			}
+			// In cleanedServers yet holding shards (an operator's list, a
+			// shard lost with it): not empty, and ArangoDB fails a
+			// clean-out of a server in cleanedServers. Left to the
+			// operator, reported as foreign (reportForeign).
+			continue
 		}
 		sh := v.shards.PerServer[s.ID]
 		cs = append(cs, cand{s, 2*sh.Leaders + sh.Followers})
@@ -487,4 +502,22 @@ func (cl *cluster) hygiene(ctx context.Context, ob *observation) {
 		cl.log.Info(cl.staleServerWords(r, ob.now), "server", s.ID, "server_role", s.Role)
 	}
 	cl.ctl.metrics.failedWithShards.WithLabelValues(cl.name).Set(float64(failedWithShards))
+}
+
+// followAbandoned forgets the aborted scale-down's clean-out job once
+// ArangoDB says it ended (finished, failed or pruned).
+func (cl *cluster) followAbandoned(v *arangoView) {
+	a := cl.saga.abandoned
+	if a == nil || cl.saga.chosen != nil {
+		return
+	}
+	switch {
+	case errors.Is(v.jobErr, arangodb.ErrNotFound):
+	case v.jobErr != nil:
+		return
+	case v.job.Status != arangodb.JobFinished && v.job.Status != arangodb.JobFailed:
+		return
+	}
+	cl.log.Info("the clean-out of an aborted scale-down ended", "server", a.server, "job", a.job, "status", v.job.Status)
+	cl.saga.abandoned = nil
 }

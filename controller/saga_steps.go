@@ -40,9 +40,17 @@ func (cl *cluster) advanceChosen(ctx context.Context, ob *observation, c *victim
 				return false
 			}
 			if !done {
+				if dbApp == nil {
+					// Unreadable is not a verdict: the job runs on; the
+					// kill is re-decided once Marathon answers.
+					st.Step, st.Detail = StepCleaningOut, "waiting: the DB-server app is unreadable"
+					cl.setStep(ob.now, prev, st)
+					return true
+				}
 				if why := cl.killVerdict(ob, w, dbApp); why != "" {
 					cl.abort(ob, c, why)
 					s.chosen = nil
+					s.abandoned = &victim{server: c.server, job: c.job}
 					return false
 				}
 				st.Step = StepCleaningOut
@@ -139,6 +147,11 @@ func (cl *cluster) kill(ctx context.Context, ob *observation, c *victim, srv ara
 		cl.abort(ob, c, fmt.Sprintf("server holds %d shards again", n))
 		s.chosen = nil
 		return false
+	}
+	if dbApp == nil {
+		st.Detail = "waiting: the DB-server app is unreadable"
+		cl.setStep(ob.now, prev, st)
+		return true
 	}
 	if why := cl.killVerdict(ob, w, dbApp); why != "" {
 		cl.abort(ob, c, why)

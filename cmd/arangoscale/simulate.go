@@ -60,7 +60,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: arangoscale simulate --policy P.yaml [--trace T.csv|T.json ...] [flags]")
 		fmt.Fprintln(stderr, "       arangoscale simulate --policy P.yaml --prometheus URL --query 'sum(rate(…[1m]))' [--range 30d] [flags]")
-		fmt.Fprintln(stderr, "       arangoscale simulate --faults random [--seed N] [--runs K] [--duration D]   (invariants under injected faults)")
+		fmt.Fprintln(stderr, "       arangoscale simulate --faults random [--seed N] [--runs K] [--duration D] [--long-every M --long D]   (invariants under injected faults)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

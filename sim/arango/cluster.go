@@ -229,6 +229,7 @@ type Cluster struct {
 	incidents     []Incident
 	cleanOutFault CleanOutFault
 	reportedBad   map[string]bool // servers health reports BAD (a fault)
+	skew          time.Duration   // ArangoDB's clock minus the world's (a fault)
 
 	// agency Target/CleanedServers: servers that get no new replicas
 	cleaned []string

@@ -102,3 +102,57 @@ func (c *Cluster) RunningCleanOuts() []string {
 	}
 	return out
 }
+
+// SetClockSkew sets how far ArangoDB's clock is ahead of (positive) or
+// behind (negative) the world's. arangod checks a JWT's "exp" against its
+// own clock (arangod/Auth/TokenCache.cpp, validateJwtBody: a token whose
+// exp is before the server's now is rejected; "iat" is not checked), so a
+// controller signing tokens by its clock must leave room for the skew.
+func (c *Cluster) SetClockSkew(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skew = d
+}
+
+func (c *Cluster) skewedNow() time.Time {
+	c.mu.Lock()
+	d := c.skew
+	c.mu.Unlock()
+	return c.clk.Now().Add(d)
+}
+
+// Collections returns the specs of the cluster's collections, in creation
+// order: what a checker reads the replication floor from.
+func (c *Cluster) Collections() []CollectionSpec {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]CollectionSpec, 0, len(c.colls))
+	for _, col := range c.colls {
+		out = append(out, col.spec)
+	}
+	return out
+}
+
+// ReplicationFloor is the fewest DB servers the cluster's collections
+// need: the highest replicationFactor or writeConcern of any collection.
+func (c *Cluster) ReplicationFloor() int {
+	f := 0
+	for _, s := range c.Collections() {
+		f = max(f, s.ReplicationFactor, s.WriteConcern)
+	}
+	return f
+}
+
+// Uncleaned takes a server out of cleanedServers, as an operator's PUT
+// /_admin/cluster/numberOfServers with the list minus that server does
+// (HTTP API: Cluster, 3.11); it reports whether the server was listed.
+func (c *Cluster) Uncleaned(serverID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := indexOf(c.cleaned, serverID)
+	if i < 0 {
+		return false
+	}
+	c.cleaned = append(c.cleaned[:i:i], c.cleaned[i+1:]...)
+	return true
+}

@@ -94,7 +94,7 @@ func (c *Cluster) authorized(r *http.Request) bool {
 		}
 		tok, err := jwt.Parse(strings.TrimSpace(cred), func(*jwt.Token) (any, error) {
 			return []byte(c.p.JWTSecret), nil
-		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(c.clk.Now))
+		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(c.skewedNow))
 		return err == nil && tok.Valid
 	}
 	return false

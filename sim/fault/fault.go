@@ -58,11 +58,20 @@ const (
 	// Respond answers Status with Body (e.g. ArangoDB's 412 to
 	// removeServer) without running the handler.
 	Respond
+	// Stale answers a GET with the answer the emulator gave the same
+	// request (method and URI) last before the rule's From, without
+	// running the handler: an old view of the app and its tasks. Marathon
+	// serves reads from its in-memory state, which after a leader
+	// election is what the new leader loaded from ZooKeeper until task
+	// reconciliation with Mesos catches up (Marathon docs, "High
+	// Availability Mode" and "Task Handling"); the bytes are upstream's,
+	// only old. A request never answered before From passes through.
+	Stale
 )
 
 var actionNames = map[Action]string{
 	Unavailable: "unavailable", Slow: "slow", Reset: "reset", Conflict: "conflict", Truncate: "truncate",
-	Garble: "garble", LostResponse: "lost_response", NotLeader: "not_leader", Redirect: "redirect", Respond: "respond",
+	Garble: "garble", LostResponse: "lost_response", NotLeader: "not_leader", Redirect: "redirect", Respond: "respond", Stale: "stale",
 }
 
 func (a Action) String() string {
@@ -165,6 +174,16 @@ type Injector struct {
 	events []Event
 	models []*modelState
 	onHit  func(Event)
+	// stale holds the last answer to each GET of a service while a Stale
+	// rule for it has not ended: service → method and URI → answer.
+	stale map[string]map[string]*recorded
+}
+
+type recorded struct {
+	at     time.Time
+	code   int
+	header http.Header
+	body   []byte
 }
 
 // New returns an injector reading time from clk; seed decides the
@@ -273,12 +292,75 @@ func (in *Injector) pick(service string, r *http.Request) (*Rule, bool) {
 func (in *Injector) Wrap(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rule, ok := in.pick(service, r)
-		if !ok {
+		switch {
+		case ok && rule.Action == Stale:
+			if old := in.recordedBefore(service, r, rule.From); old != nil {
+				for k, v := range old.header {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(old.code)
+				_, _ = w.Write(old.body)
+				return
+			}
 			h.ServeHTTP(w, r)
-			return
+		case ok:
+			apply(rule, h, w, r)
+		case r.Method == http.MethodGet && in.recording(service):
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			in.record(service, r, rec)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		default:
+			h.ServeHTTP(w, r)
 		}
-		apply(rule, h, w, r)
 	})
+}
+
+// recording reports whether a Stale rule for service has yet to begin:
+// only then are answers kept (it costs a copy of each), and an answer
+// given once the rule began never replaces the old one.
+func (in *Injector) recording(service string) bool {
+	now := in.clk.Now()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, rs := range in.rules {
+		if rs.Action == Stale && (rs.Service == "" || matchService(rs.Service, service)) && now.Before(rs.From) {
+			return true
+		}
+	}
+	return false
+}
+
+func staleKey(r *http.Request) string { return r.Method + " " + r.URL.RequestURI() }
+
+func (in *Injector) record(service string, r *http.Request, rec *httptest.ResponseRecorder) {
+	now := in.clk.Now()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.stale == nil {
+		in.stale = map[string]map[string]*recorded{}
+	}
+	m := in.stale[service]
+	if m == nil {
+		m = map[string]*recorded{}
+		in.stale[service] = m
+	}
+	m[staleKey(r)] = &recorded{at: now, code: rec.Code, header: rec.Header().Clone(), body: bytes.Clone(rec.Body.Bytes())}
+}
+
+// recordedBefore returns the answer kept for the request if it was given
+// before from.
+func (in *Injector) recordedBefore(service string, r *http.Request, from time.Time) *recorded {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if old := in.stale[service][staleKey(r)]; old != nil && old.at.Before(from) {
+		return old
+	}
+	return nil
 }
 
 // maxHold bounds Slow in real time for clients without a deadline.
