@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -16,23 +14,8 @@ import (
 // emulate --discover --clusters 2` finds both clusters by their labels,
 // scales them (ready), and drops the one whose apps are removed.
 func TestRunDiscoversEmulatedClusters(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	got := make(chan *emulated, 1)
-	done := make(chan error, 1)
-	var out syncWriter
-	out.w = &bytes.Buffer{}
-	go func() {
-		done <- runEmulate(ctx, emulateOptions{trace: sim.DemoTrace, speed: 60, scale: 1, name: "found", clusters: 2,
-			discover: true, dir: t.TempDir()}, &out, func(e *emulated) { got <- e })
-	}()
-	var e *emulated
-	select {
-	case e = <-got:
-	case err := <-done:
-		t.Fatalf("emulate ended: %v", err)
-	}
-	defer func() { cancel(); <-done }()
+	e, out := startEmulate(t, emulateOptions{trace: sim.DemoTrace, speed: 60, scale: 1, name: "found", clusters: 2,
+		discover: true, dir: t.TempDir()})
 	if !strings.Contains(out.String(), "templates:") || strings.Contains(out.String(), "name: found-1") {
 		t.Fatalf("emulate --discover should print a template policy without clusters:\n%s", out.String())
 	}
@@ -42,18 +25,7 @@ func TestRunDiscoversEmulatedClusters(t *testing.T) {
 	t.Setenv("ARANGOSCALE_LISTEN", "127.0.0.1:0")
 	t.Setenv("ARANGOSCALE_LOG_FORMAT", "text")
 	t.Setenv("ARANGOSCALE_INTERVAL", "1s")
-	addr := make(chan string, 1)
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan int, 1)
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	go func() { rdone <- runController(rctx, logs, runHooks{listening: func(a string) { addr <- a }}) }()
-	defer func() { rcancel(); <-rdone }()
-	var a string
-	select {
-	case a = <-addr:
-	case code := <-rdone:
-		t.Fatalf("run exited %d:\n%s", code, logs.String())
-	}
+	a, logs := startRun(t)
 	status := func() controller.Status {
 		t.Helper()
 		_, body := getURL(t, "http://"+a+"/status")

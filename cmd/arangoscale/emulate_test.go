@@ -23,23 +23,8 @@ import (
 // clusters with the credentials it wrote.
 func TestEmulateAuthRehearsal(t *testing.T) {
 	base := freePorts(t, 2+2+agentsFor(sim.DefaultParams().DCOS, 2).Agents)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	got := make(chan *emulated, 1)
-	done := make(chan error, 1)
-	var out syncWriter
-	out.w = &bytes.Buffer{}
-	go func() {
-		done <- runEmulate(ctx, emulateOptions{trace: sim.DemoTrace, speed: 60, scale: 1, name: "rehearse", clusters: 2,
-			basePort: base, auth: true, dir: t.TempDir()}, &out, func(e *emulated) { got <- e })
-	}()
-	var e *emulated
-	select {
-	case e = <-got:
-	case err := <-done:
-		t.Fatalf("emulate ended: %v", err)
-	}
-	defer func() { cancel(); <-done }()
+	e, out := startEmulate(t, emulateOptions{trace: sim.DemoTrace, speed: 60, scale: 1, name: "rehearse", clusters: 2,
+		basePort: base, auth: true, dir: t.TempDir()})
 	if e.world.MarathonURL() != "http://127.0.0.1:"+strconv.Itoa(base) || e.world.ArangoURL("rehearse-2") != "http://127.0.0.1:"+strconv.Itoa(base+3) {
 		t.Fatalf("ports not fixed from %d: marathon %s, arangodb %s", base, e.world.MarathonURL(), e.world.ArangoURL("rehearse-2"))
 	}
@@ -63,18 +48,7 @@ func TestEmulateAuthRehearsal(t *testing.T) {
 	t.Setenv("ARANGOSCALE_LISTEN", "127.0.0.1:0")
 	t.Setenv("ARANGOSCALE_LOG_FORMAT", "text")
 	t.Setenv("ARANGOSCALE_INTERVAL", "1s")
-	addr := make(chan string, 1)
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan int, 1)
-	logs := &syncWriter{w: &bytes.Buffer{}}
-	go func() { rdone <- runController(rctx, logs, runHooks{listening: func(a string) { addr <- a }}) }()
-	defer func() { rcancel(); <-rdone }()
-	var a string
-	select {
-	case a = <-addr:
-	case code := <-rdone:
-		t.Fatalf("run exited %d:\n%s", code, logs.String())
-	}
+	a, logs := startRun(t)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, body := getURL(t, "http://"+a+"/readyz")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -44,30 +42,11 @@ func TestRunTwoReplicasOnZooKeeper(t *testing.T) {
 	t.Setenv("ARANGOSCALE_ZK_SESSION_TIMEOUT", "2s")
 	t.Setenv("ARANGOSCALE_ZK", "zk://"+zks.Addr()+"/run-test")
 
-	ctx, cancel := context.WithCancel(context.Background())
 	var bases []string
-	var dones []chan int
 	for range 2 {
-		addrc := make(chan string, 1)
-		done := make(chan int, 1)
-		logs := &syncWriter{w: &bytes.Buffer{}}
-		go func() { done <- runController(ctx, logs, runHooks{listening: func(a string) { addrc <- a }}) }()
-		select {
-		case a := <-addrc:
-			bases = append(bases, "http://"+a)
-		case code := <-done:
-			t.Fatalf("run exited %d before listening: %s", code, logs.String())
-		}
-		dones = append(dones, done)
+		a, _ := startRun(t)
+		bases = append(bases, "http://"+a)
 	}
-	defer func() {
-		cancel()
-		for _, d := range dones {
-			if code := <-d; code != 0 {
-				t.Errorf("run exited %d", code)
-			}
-		}
-	}()
 
 	// Both run in real time against a real ZooKeeper: poll their
 	// endpoints until they agree, with a deadline.
