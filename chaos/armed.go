@@ -131,6 +131,20 @@ func (e *env) crash(s arango.ServerInfo, why string) bool {
 	return true
 }
 
+// armedCleanOut is a class that, once a clean-out of alpha runs, gives
+// alpha's clean-out jobs the mode until the episode ends.
+func armedCleanOut(mode arango.CleanOutFault, fired, plan string) func(*env, *rand.Rand, *episode, time.Time, time.Time) string {
+	return func(e *env, rng *rand.Rand, ep *episode, from, _ time.Time) string {
+		e.arm(ep, rng, from, e.end, func() func() {
+			start, stop := fault.CleanOut(e.world.ArangoDB(alpha), mode)
+			start()
+			e.note("%s", fired)
+			return stop
+		})
+		return plan
+	}
+}
+
 var newClasses = []faultClass{
 	{"crash_mid_cleanout", func(e *env, rng *rand.Rand, ep *episode, from, until time.Time) string {
 		e.arm(ep, rng, from, e.end, func() func() {
@@ -141,24 +155,8 @@ var newClasses = []faultClass{
 		})
 		return "the DB server being cleaned out crashes (armed: fires when a clean-out runs)"
 	}},
-	{"cleanout_failed", func(e *env, rng *rand.Rand, ep *episode, from, until time.Time) string {
-		e.arm(ep, rng, from, e.end, func() func() {
-			start, stop := fault.CleanOut(e.world.ArangoDB(alpha), arango.CleanOutFail)
-			start()
-			e.note("alpha's running clean-out fails")
-			return stop
-		})
-		return "alpha's clean-out jobs fail (armed)"
-	}},
-	{"cleanout_stuck", func(e *env, rng *rand.Rand, ep *episode, from, until time.Time) string {
-		e.arm(ep, rng, from, e.end, func() func() {
-			start, stop := fault.CleanOut(e.world.ArangoDB(alpha), arango.CleanOutStuck)
-			start()
-			e.note("alpha's running clean-out is stuck")
-			return stop
-		})
-		return "alpha's clean-out jobs stay Pending (armed)"
-	}},
+	{"cleanout_failed", armedCleanOut(arango.CleanOutFail, "alpha's running clean-out fails", "alpha's clean-out jobs fail (armed)")},
+	{"cleanout_stuck", armedCleanOut(arango.CleanOutStuck, "alpha's running clean-out is stuck", "alpha's clean-out jobs stay Pending (armed)")},
 	{"reload_mid_cleanout", func(e *env, rng *rand.Rand, ep *episode, from, until time.Time) string {
 		pause := rng.IntN(2) == 0
 		e.arm(ep, rng, from, e.end, func() func() {
