@@ -63,10 +63,15 @@ func (r *scaleRig) setup() *controller.Setup {
 		Logger: slog.New(slog.NewTextHandler(r.log, nil))}
 }
 
-// restart replaces the controller by a fresh one, as a new process would be.
-func (r *scaleRig) restart() {
+// restart replaces the controller by a fresh one, as a new process would
+// be; edit changes its setup first.
+func (r *scaleRig) restart(edit ...func(*controller.Setup)) {
 	r.t.Helper()
-	ctl, err := r.setup().Build()
+	s := r.setup()
+	for _, f := range edit {
+		f(s)
+	}
+	ctl, err := s.Build()
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arangoscale/arangoscale/controller"
 	"github.com/arangoscale/arangoscale/policy"
 	"github.com/arangoscale/arangoscale/sim"
 )
@@ -64,16 +65,7 @@ func TestScaleDownWords(t *testing.T) {
 func TestDryRunLogsChangesOnly(t *testing.T) {
 	r := newScaleRig(t)
 	r.world.SetLoad("prod", sim.Constant(6000))
-	s := r.setup()
-	s.DryRun = true
-	ctl, err := s.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctl.SetPolicy(r.pol); err != nil {
-		t.Fatal(err)
-	}
-	r.ctl = ctl
+	r.restart(dryRun)
 	r.run(context.Background(), 10*time.Minute)
 	lines := decisionLines(r.log.String(), "coordinators")
 	if len(lines) == 0 || len(lines) > 3 {
@@ -105,16 +97,7 @@ func TestBadPolicyAtStartIsRejected(t *testing.T) {
 // in its own view but never deletes it, and says it ended once.
 func TestDryRunLeavesHoldStore(t *testing.T) {
 	r := newScaleRig(t)
-	s := r.setup()
-	s.DryRun = true
-	ctl, err := s.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctl.SetPolicy(r.pol); err != nil {
-		t.Fatal(err)
-	}
-	r.ctl = ctl
+	r.restart(dryRun)
 	ctx := context.Background()
 	var out bytes.Buffer
 	if err := manualScale(ctx, r.setup(), r.pol, scaleOptions{cluster: "prod", role: policy.Coordinators, to: 5, hold: 5 * time.Minute}, r.step, &out); err != nil {
@@ -135,3 +118,6 @@ func TestDryRunLeavesHoldStore(t *testing.T) {
 		t.Errorf("dry run changed Marathon: %d coordinators", got)
 	}
 }
+
+// dryRun makes a restarted rig controller decide and change nothing.
+func dryRun(s *controller.Setup) { s.DryRun = true }
