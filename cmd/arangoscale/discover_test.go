@@ -19,13 +19,7 @@ func TestRunDiscoversEmulatedClusters(t *testing.T) {
 	if !strings.Contains(out.String(), "templates:") || strings.Contains(out.String(), "name: found-1") {
 		t.Fatalf("emulate --discover should print a template policy without clusters:\n%s", out.String())
 	}
-	for k, v := range e.env {
-		t.Setenv(k, v)
-	}
-	t.Setenv("ARANGOSCALE_LISTEN", "127.0.0.1:0")
-	t.Setenv("ARANGOSCALE_LOG_FORMAT", "text")
-	t.Setenv("ARANGOSCALE_INTERVAL", "1s")
-	a, logs := startRun(t)
+	a, logs := startRun(t, e.env)
 	status := func() controller.Status {
 		t.Helper()
 		_, body := getURL(t, "http://"+a+"/status")

@@ -42,13 +42,7 @@ func TestEmulateAuthRehearsal(t *testing.T) {
 		t.Fatalf("Marathon without a token: %v %v, want 401", resp.StatusCode, err)
 	}
 
-	for k, v := range e.env {
-		t.Setenv(k, v)
-	}
-	t.Setenv("ARANGOSCALE_LISTEN", "127.0.0.1:0")
-	t.Setenv("ARANGOSCALE_LOG_FORMAT", "text")
-	t.Setenv("ARANGOSCALE_INTERVAL", "1s")
-	a, logs := startRun(t)
+	a, logs := startRun(t, e.env)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, body := getURL(t, "http://"+a+"/readyz")

@@ -44,7 +44,7 @@ func TestRunTwoReplicasOnZooKeeper(t *testing.T) {
 
 	var bases []string
 	for range 2 {
-		a, _ := startRun(t)
+		a, _ := startRun(t, nil)
 		bases = append(bases, "http://"+a)
 	}
 

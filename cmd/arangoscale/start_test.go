@@ -26,11 +26,21 @@ func startEmulate(t *testing.T, o emulateOptions) (e *emulated, out *syncWriter)
 	}
 }
 
-// startRun runs `arangoscale run` with the test's environment until the
-// test ends, which it must survive with exit code 0. It returns the
-// address it listens on and its log.
-func startRun(t *testing.T) (addr string, logs *syncWriter) {
+// startRun runs `arangoscale run` until the test ends, which it must
+// survive with exit code 0, with the test's environment plus env (an
+// emulator's run line: then it listens on a free port, logs text and
+// reconciles every second). It returns the address it listens on and its
+// log.
+func startRun(t *testing.T, env map[string]string) (addr string, logs *syncWriter) {
 	t.Helper()
+	if env != nil {
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		t.Setenv("ARANGOSCALE_LISTEN", "127.0.0.1:0")
+		t.Setenv("ARANGOSCALE_LOG_FORMAT", "text")
+		t.Setenv("ARANGOSCALE_INTERVAL", "1s")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan int, 1)
