@@ -109,6 +109,10 @@ type Options struct {
 	// Parallel bounds how many contender runs (of all traces) go at once
 	// (0: all; 1: one after the other). The results do not depend on it.
 	Parallel int
+
+	// adjust, when set, changes the selected cluster after every load of
+	// the policy (a sweep's setting, see applySweep).
+	adjust func(*policy.Cluster) error
 }
 
 // Report is the outcome of Run.
@@ -283,6 +287,11 @@ func prepare(o Options) (*setup, error) {
 	}
 	if s.pc == nil {
 		return nil, fmt.Errorf("%w: no cluster %q in %s", ErrBadPolicy, o.Cluster, o.PolicyName)
+	}
+	if o.adjust != nil {
+		if err := o.adjust(s.pc); err != nil {
+			return nil, err
+		}
 	}
 	if len(cfg.Clusters) > 1 {
 		s.notes = append(s.notes, fmt.Sprintf("simulating cluster %q only", s.pc.Name))

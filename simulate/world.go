@@ -192,6 +192,11 @@ func (s *setup) worldPolicy(w *sim.World, contender string) (*policy.Config, err
 	if pc == nil {
 		return nil, fmt.Errorf("%w: cluster %q vanished", ErrBadPolicy, s.pc.Name)
 	}
+	if s.opts.adjust != nil {
+		if err := s.opts.adjust(pc); err != nil {
+			return nil, err
+		}
+	}
 	pc.ArangoDB.Endpoints = []string{w.ArangoURL(pc.Name)}
 	pc.Marathon.Coordinators = sim.CoordinatorApp(pc.Name)
 	pc.Marathon.DBServers = sim.DBServerApp(pc.Name)
