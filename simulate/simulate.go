@@ -113,6 +113,9 @@ type Options struct {
 	// adjust, when set, changes the selected cluster after every load of
 	// the policy (a sweep's setting, see applySweep).
 	adjust func(*policy.Cluster) error
+	// fixedScale, when set, is the auto scale per trace name: a sweep
+	// holds the load of the policy as written across its values.
+	fixedScale map[string]float64
 }
 
 // Report is the outcome of Run.
@@ -412,6 +415,9 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 		raw = max(raw, tr.RPS[i])
 	}
 	scale := s.opts.ScaleRPS
+	if f, ok := s.opts.fixedScale[ti.Name]; ok && scale == 0 {
+		scale = f
+	}
 	if scale == 0 {
 		scale = AutoScale(raw, s.pc.Roles[policy.Coordinators].Max, s.params.CoordinatorRPS, s.targets.coord)
 	}

@@ -141,10 +141,25 @@ type SweepReport struct {
 
 // RunSweep runs the whole comparison of o once per value of sw. Every
 // value is applied to the policy before anything runs, so a value the
-// policy cannot take fails the sweep before its first run.
+// policy cannot take fails the sweep before its first run. The load is the
+// same at every value: without Options.ScaleRPS each trace's auto scale
+// is that of the policy as written (AutoScale follows the coordinators'
+// target, which the sweep may change).
 func RunSweep(ctx context.Context, o Options, sw Sweep) (*SweepReport, error) {
 	if len(sw.Values) == 0 {
 		return nil, fmt.Errorf("%w: no values", ErrBadSweep)
+	}
+	base, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	o.fixedScale = map[string]float64{}
+	for _, ti := range base.opts.Traces {
+		tc, err := base.traceCase(ti)
+		if err != nil {
+			return nil, fmt.Errorf("trace %s: %w", ti.Name, err)
+		}
+		o.fixedScale[ti.Name] = tc.scale
 	}
 	opts := make([]Options, len(sw.Values))
 	for i, v := range sw.Values {

@@ -118,3 +118,21 @@ func TestSweepErrors(t *testing.T) {
 		t.Error("a failing sweep ran")
 	}
 }
+
+// The load is the same at every value: the auto scale is that of the
+// policy as written (utilisation 0.5; the first minute's peak is 1,000 rps:
+// 0.8 × 10 × 1000 × 0.5 / 1000 = 4), though a higher target alone would
+// scale the trace up.
+func TestSweepHoldsTheLoad(t *testing.T) {
+	o := cpuOptions(t, Static)
+	o.ScaleRPS, o.Duration = 0, time.Minute
+	sr, err := RunSweep(t.Context(), o, Sweep{Param: "target", Values: []float64{0.51, 0.8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range sr.Points {
+		if r, _ := sr.at(i, "step", Static); !near(r.ScaleRPS, 4) {
+			t.Errorf("target %v: scale %v, want 4", p.Value, r.ScaleRPS)
+		}
+	}
+}

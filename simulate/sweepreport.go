@@ -103,8 +103,8 @@ func WriteSweepMarkdown(w io.Writer, sr *SweepReport) error {
 		for _, r := range rep.Results {
 			if !seen[r.Trace] {
 				seen[r.Trace] = true
-				fmt.Fprintf(&b, "- %s: %s of virtual time%s, rps × %.4g (at %s=%s), %s steps\n", r.Trace, fmtDuration(r.Duration),
-					replayedPart(r), r.ScaleRPS, sr.Param, fmtValue(sr.Points[0].Value), r.Step)
+				fmt.Fprintf(&b, "- %s: %s of virtual time%s, rps × %.4g at every %s, %s steps\n", r.Trace, fmtDuration(r.Duration),
+					replayedPart(r), r.ScaleRPS, sr.Param, r.Step)
 			}
 		}
 		fmt.Fprintf(&b, "- overload: a role's utilisation > 1 or p95 latency > %s\n", rep.SLO)
