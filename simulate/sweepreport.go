@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -132,10 +133,19 @@ func WriteSweepPNG(w io.Writer, sr *SweepReport, trace string) error {
 		var xys plotter.XYs
 		var labels []string
 		for i, pt := range sr.Points {
-			if r, ok := sr.at(i, trace, c); ok {
-				xys = append(xys, plotter.XY{X: r.OverloadMinutes, Y: r.CoordinatorHours + r.DBServerHours})
-				labels = append(labels, fmtValue(pt.Value))
+			r, ok := sr.at(i, trace, c)
+			if !ok {
+				continue
 			}
+			xy := plotter.XY{X: r.OverloadMinutes, Y: r.CoordinatorHours + r.DBServerHours}
+			// Values that land on the same point share one label, so
+			// they stay legible (the threshold rule ignores the target).
+			if n := len(xys); n > 0 && math.Abs(xys[n-1].X-xy.X) < 1e-9 && math.Abs(xys[n-1].Y-xy.Y) < 1e-9 {
+				labels[n-1] += ", " + fmtValue(pt.Value)
+				continue
+			}
+			xys = append(xys, xy)
+			labels = append(labels, fmtValue(pt.Value))
 		}
 		ln, pts, err := plotter.NewLinePoints(xys)
 		if err != nil {
