@@ -1,0 +1,338 @@
+package policy
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// CapacityResult is the SLO model's part of a recommendation: what it
+// learned of one instance and the count it needs. Zero without an SLO.
+type CapacityResult struct {
+	Active bool // the role has an SLO
+	// Ready: the model decided. Otherwise NotReady says why (too little
+	// history, a bad fit, no demand…) and the role's metrics decide.
+	Ready    bool
+	NotReady string
+
+	Demand         float64 // requests per second of the role now
+	PerInstanceRPS float64 // μ: one instance's rate at a cpu signal of 1.0
+	IdleCPU        float64 // the cpu of an idle instance
+	ServiceTime    float64 // seconds per request of an idle instance (latency objective)
+	Utilization    float64 // u*: the highest utilisation that meets the SLO
+	Headroom       float64 // the quantile of the load ratio over the lead (≥ 1)
+	Slope          float64 // rps per second of a significant rise (0: none)
+	Projected      float64 // demand projected over the lead (0: no rise)
+	Needed         int     // ceil(demand × headroom / (u* × μ))
+	TrendNeeded    int     // the same for the projected demand (0: no rise)
+	Samples        int     // observations the model holds
+}
+
+// capHistory is what the SLO model remembers of a role: one sample per
+// decision over the longest window it looks at.
+type capHistory struct {
+	samples []capSample
+	scratch []float64 // reused for quantiles
+}
+
+type capSample struct {
+	at     time.Time
+	demand float64 // the role's requests per second
+	// fit: rps and cpu of every instance were observed, so x and cpu are
+	// the same instances' means and the sample may teach the model.
+	fit  bool
+	x    float64 // requests per second per instance
+	cpu  float64 // mean cpu signal
+	lat  float64 // mean p95 latency in seconds (NaN: unknown)
+	miss bool    // some instances had no rate
+}
+
+// Model limits: below these the model says it does not know yet.
+const (
+	minFitSamples = 12   // 3 minutes at 15 s
+	minRatios     = 8    // load ratios before the headroom quantile means anything
+	cpuSaturated  = 0.95 // above this an instance's rate is capped: no fit
+	// Pairs whose earlier demand is under this share of one instance's
+	// safe rate are left out of the headroom: a ratio of two tiny rates at
+	// night says nothing about insurance at load.
+	minRatioLoadShare = 0.25
+	// A trend counts only when its slope is this many standard errors
+	// above zero: noise alone makes half of all slopes positive.
+	trendSignificance = 2
+	minTrendSamples   = 4
+)
+
+var ln20 = math.Log(20)
+
+// sampleOf reads the model's signals from obs; ok is false when the
+// demand is unknown (no rates, or values that are not rates).
+func sampleOf(obs *Observation) (capSample, bool) {
+	s := capSample{at: obs.Now, lat: math.NaN(), cpu: math.NaN()}
+	rps, ok := obs.Metrics[signalRPS]
+	if !ok || len(rps.Values) == 0 || rps.Aggregate {
+		return s, false
+	}
+	mean, ok := meanOf(rps.Values, 0, math.Inf(1))
+	if !ok {
+		return s, false
+	}
+	s.x = mean
+	s.demand = mean * float64(len(rps.Values)+rps.Missing)
+	s.miss = rps.Missing > 0
+	if c, has := obs.Metrics[signalCPU]; has && !c.Aggregate && c.Missing == 0 && rps.Missing == 0 && len(c.Values) == len(rps.Values) {
+		if m, ok := meanOf(c.Values, 0, 1.5); ok {
+			s.cpu, s.fit = m, true
+		}
+	}
+	if l, has := obs.Metrics[signalLatency]; has && !l.Aggregate && len(l.Values) > 0 {
+		if m, ok := meanOf(l.Values, 0, math.Inf(1)); ok {
+			s.lat = m
+		}
+	}
+	return s, true
+}
+
+// meanOf is the mean of vs; false when any value is NaN or outside [lo, hi).
+func meanOf(vs []float64, lo, hi float64) (float64, bool) {
+	sum := 0.0
+	for _, v := range vs {
+		if math.IsNaN(v) || v < lo || v >= hi {
+			return 0, false
+		}
+		sum += v
+	}
+	return sum / float64(len(vs)), true
+}
+
+// observe records s, forgetting samples older than keep. A clock that went
+// back makes every sample suspect: the model starts again.
+func (c *capHistory) observe(s capSample, keep time.Duration) {
+	if n := len(c.samples); n > 0 {
+		last := c.samples[n-1].at
+		switch {
+		case s.at.Before(last):
+			c.samples = c.samples[:0]
+		case s.at.Equal(last):
+			c.samples = c.samples[:n-1]
+		}
+	}
+	i := 0
+	for i < len(c.samples) && s.at.Sub(c.samples[i].at) > keep {
+		i++
+	}
+	if i > 0 {
+		c.samples = c.samples[:copy(c.samples, c.samples[i:])]
+	}
+	c.samples = append(c.samples, s)
+}
+
+// forget drops every sample older than keep without adding one (a
+// decision without demand still ages the history).
+func (c *capHistory) forget(now time.Time, keep time.Duration) {
+	if n := len(c.samples); n > 0 && now.Before(c.samples[n-1].at) {
+		c.samples = c.samples[:0]
+		return
+	}
+	i := 0
+	for i < len(c.samples) && now.Sub(c.samples[i].at) > keep {
+		i++
+	}
+	c.samples = c.samples[:copy(c.samples, c.samples[i:])]
+}
+
+// sloKeep is how far back the model looks.
+func sloKeep(o *SLO) time.Duration {
+	return max(o.Headroom.Window, o.Trend.Window) + o.Lead
+}
+
+// capacityTerm is the SLO step of Recommend: it records this observation
+// in h and sizes the role for its objective. It is a pure function of its
+// arguments and h.
+func capacityTerm(o *SLO, obs *Observation, h *capHistory, out *CapacityResult) {
+	*out = CapacityResult{Active: true}
+	keep := sloKeep(o)
+	s, ok := sampleOf(obs)
+	if !ok {
+		h.forget(obs.Now, keep)
+		out.Samples = len(h.samples)
+		out.NotReady = "no_demand"
+		return
+	}
+	h.observe(s, keep)
+	out.Samples = len(h.samples)
+	out.Demand = s.demand
+	sizeFor(o, h, out)
+}
+
+// sizeFor fits the model to h's samples and fills out; the last sample is
+// now.
+func sizeFor(o *SLO, h *capHistory, out *CapacityResult) {
+	now := h.samples[len(h.samples)-1]
+	fitFrom := now.at.Add(-o.Headroom.Window)
+	a, b, why := fitCPU(h.samples, fitFrom)
+	if why != "" {
+		out.NotReady = why
+		return
+	}
+	mu := (1 - a) / b
+	out.IdleCPU, out.PerInstanceRPS = a, mu
+
+	u := o.MaxUtilization
+	if o.QueueLength > 0 {
+		// M/M/1: requests waiting Lq = u²/(1-u) ≤ N.
+		n := o.QueueLength
+		u = min(u, (math.Sqrt(n*n+4*n)-n)/2)
+	} else {
+		st, ok := serviceTime(h, fitFrom, a)
+		if !ok {
+			out.NotReady = "no_latency"
+			return
+		}
+		out.ServiceTime = st
+		// M/M/1: p95 = ln20 · s / (1-u) ≤ SLO.
+		u = min(u, 1-ln20*st/o.LatencyP95.Seconds())
+	}
+	if !(u >= 0.05) {
+		out.NotReady = "slo_unreachable"
+		return
+	}
+	out.Utilization = u
+	safe := u * mu
+
+	hr, n := headroom(h, o, fitFrom, minRatioLoadShare*safe)
+	if n < minRatios {
+		out.NotReady = "too_little_history"
+		return
+	}
+	out.Headroom = hr
+	out.Needed = ceilInt(now.demand * hr / safe)
+	if o.Trend.Window > 0 {
+		if slope, at, ok := trend(h.samples, now.at, o.Trend.Window); ok {
+			out.Slope = slope
+			out.Projected = max(at+slope*o.Lead.Seconds(), now.demand)
+			out.TrendNeeded = ceilInt(out.Projected * hr / safe)
+		}
+	}
+	out.Ready = true
+}
+
+// fitCPU fits cpu = a + b·x (idle cpu a, cpu per request per second b) to
+// the samples since from that may teach it. With too little spread in x
+// the line through the origin is used: it underestimates the capacity
+// (1-a)/b, so it errs on the safe side. why is "" on success.
+func fitCPU(samples []capSample, from time.Time) (a, b float64, why string) {
+	var n, sx, sy, sxx, sxy float64
+	for i := range samples {
+		s := &samples[i]
+		if !s.fit || s.at.Before(from) || s.cpu >= cpuSaturated || !(s.x > 0) {
+			continue
+		}
+		n++
+		sx += s.x
+		sy += s.cpu
+		sxx += s.x * s.x
+		sxy += s.x * s.cpu
+	}
+	if n < minFitSamples {
+		return 0, 0, "too_little_history"
+	}
+	mx, my := sx/n, sy/n
+	vx := sxx/n - mx*mx
+	if vx > (0.02*mx)*(0.02*mx) {
+		b = (sxy/n - mx*my) / vx
+		a = my - b*mx
+	} else {
+		b = my / mx
+	}
+	if math.IsNaN(b) || math.IsInf(b, 0) || b <= 0 || math.IsNaN(a) {
+		return 0, 0, "bad_fit"
+	}
+	// A negative idle cpu is noise; taking 0 only lowers the capacity.
+	a = max(a, 0)
+	if a >= cpuSaturated {
+		return 0, 0, "bad_fit"
+	}
+	return a, b, ""
+}
+
+// serviceTime is the median over the samples since from of an idle
+// instance's mean service time, s = p95 · (1-u) / ln20.
+func serviceTime(h *capHistory, from time.Time, a float64) (float64, bool) {
+	v := h.scratch[:0]
+	for i := range h.samples {
+		s := &h.samples[i]
+		if !s.fit || s.at.Before(from) || !(s.lat > 0) || math.IsInf(s.lat, 0) {
+			continue
+		}
+		u := min(max((s.cpu-a)/(1-a), 0), 0.99)
+		v = append(v, s.lat*(1-u)/ln20)
+	}
+	h.scratch = v
+	if len(v) < minFitSamples/2 {
+		return 0, false
+	}
+	return quantile(v, 0.5), true
+}
+
+// headroom is the q quantile (at least 1) of demand(t)/demand(t-lead) over
+// the pairs since from whose earlier demand is at least floor, and how
+// many pairs there were. Pairs across a gap (no sample within half the
+// lead of t-lead) are left out.
+func headroom(h *capHistory, o *SLO, from time.Time, floor float64) (float64, int) {
+	v := h.scratch[:0]
+	lead, slack := o.Lead, o.Lead/2
+	i := 0
+	for j := range h.samples {
+		sj := &h.samples[j]
+		if sj.at.Before(from) {
+			continue
+		}
+		back := sj.at.Add(-lead)
+		for i+1 < j && !h.samples[i+1].at.After(back) {
+			i++
+		}
+		si := &h.samples[i]
+		if i >= j || si.at.After(back) || back.Sub(si.at) > slack || si.demand < floor || !(si.demand > 0) {
+			continue
+		}
+		v = append(v, sj.demand/si.demand)
+	}
+	h.scratch = v
+	if len(v) == 0 {
+		return 1, 0
+	}
+	return max(quantile(v, o.Headroom.Quantile), 1), len(v)
+}
+
+// quantile sorts v and returns its nearest-rank q quantile.
+func quantile(v []float64, q float64) float64 {
+	slices.Sort(v)
+	k := int(math.Ceil(q*float64(len(v)))) - 1
+	return v[min(max(k, 0), len(v)-1)]
+}
+
+// capacityTerms is the capacity step of Recommend: each term gives a
+// desired count and a reason, and the largest wins. Today's term is the SLO
+// model with its trend. ok is false when no term is ready: the role's
+// metrics then decide as they would without one.
+func capacityTerms(rp *RolePolicy, obs *Observation, h *History, out *Recommendation) (need int, why Reasons, ok bool) {
+	if !sloActive(rp) {
+		out.Capacity = CapacityResult{}
+		h.capa = capHistory{}
+		return 0, 0, false
+	}
+	c := &out.Capacity
+	capacityTerm(rp.SLO, obs, &h.capa, c)
+	if !c.Ready {
+		return 0, 0, false
+	}
+	need, why = c.Needed, ReasonSLO
+	if c.TrendNeeded > need {
+		need, why = c.TrendNeeded, ReasonTrend
+	}
+	// Instances without a rate may be the busy ones: never fewer then.
+	if s := h.capa.samples; s[len(s)-1].miss {
+		need = max(need, obs.Target)
+	}
+	return need, why, true
+}
