@@ -20,10 +20,11 @@ type CapacityResult struct {
 	IdleCPU        float64 // the cpu of an idle instance
 	ServiceTime    float64 // seconds per request of an idle instance (latency objective)
 	Utilization    float64 // u*: the highest utilisation that meets the SLO
-	Headroom       float64 // the quantile of the load ratio over the lead (≥ 1)
+	Peak           float64 // the highest demand of the base window
+	Headroom       float64 // the quantile of demand(t+lead)/peak(t) (≥ 1)
 	Slope          float64 // rps per second of a significant rise (0: none)
 	Projected      float64 // demand projected over the lead (0: no rise)
-	Needed         int     // ceil(demand × headroom / (u* × μ))
+	Needed         int     // ceil(peak × headroom / (u* × μ))
 	TrendNeeded    int     // the same for the projected demand (0: no rise)
 	Samples        int     // observations the model holds
 }
@@ -33,6 +34,8 @@ type CapacityResult struct {
 type capHistory struct {
 	samples []capSample
 	scratch []float64 // reused for quantiles
+	peak    []float64 // reused: the base window's peak demand per sample
+	deque   []int     // reused by peaks
 }
 
 type capSample struct {
@@ -52,7 +55,7 @@ const (
 	minFitSamples = 12   // 3 minutes at 15 s
 	minRatios     = 8    // load ratios before the headroom quantile means anything
 	cpuSaturated  = 0.95 // above this an instance's rate is capped: no fit
-	// Pairs whose earlier demand is under this share of one instance's
+	// Pairs whose earlier peak is under this share of one instance's
 	// safe rate are left out of the headroom: a ratio of two tiny rates at
 	// night says nothing about insurance at load.
 	minRatioLoadShare = 0.25
@@ -142,7 +145,7 @@ func (c *capHistory) forget(now time.Time, keep time.Duration) {
 
 // sloKeep is how far back the model looks.
 func sloKeep(o *SLO) time.Duration {
-	return max(o.Headroom.Window, o.Trend.Window) + o.Lead
+	return max(o.Headroom.Window, o.Trend.Window, o.Headroom.BaseWindow) + o.Lead
 }
 
 // capacityTerm is the SLO step of Recommend: it records this observation
@@ -199,13 +202,15 @@ func sizeFor(o *SLO, h *capHistory, out *CapacityResult) {
 	out.Utilization = u
 	safe := u * mu
 
-	hr, n := headroom(h, o, fitFrom, minRatioLoadShare*safe)
+	peak := h.peaks(o.Headroom.BaseWindow)
+	hr, n := headroom(h, o, fitFrom, minRatioLoadShare*safe, peak)
 	if n < minRatios {
 		out.NotReady = "too_little_history"
 		return
 	}
 	out.Headroom = hr
-	out.Needed = ceilInt(now.demand * hr / safe)
+	out.Peak = peak[len(peak)-1]
+	out.Needed = ceilInt(out.Peak * hr / safe)
 	if o.Trend.Window > 0 {
 		if slope, at, ok := trend(h.samples, now.at, o.Trend.Window); ok {
 			out.Slope = slope
@@ -274,11 +279,31 @@ func serviceTime(h *capHistory, from time.Time, a float64) (float64, bool) {
 	return quantile(v, 0.5), true
 }
 
-// headroom is the q quantile (at least 1) of demand(t)/demand(t-lead) over
-// the pairs since from whose earlier demand is at least floor, and how
-// many pairs there were. Pairs across a gap (no sample within half the
-// lead of t-lead) are left out.
-func headroom(h *capHistory, o *SLO, from time.Time, floor float64) (float64, int) {
+// peaks sets c.peak[k] to the highest demand of the samples within
+// window up to and including sample k (a sliding maximum, O(n)).
+func (c *capHistory) peaks(window time.Duration) []float64 {
+	c.peak = c.peak[:0]
+	dq := c.deque[:0] // indices of falling demands
+	for k := range c.samples {
+		s := &c.samples[k]
+		for len(dq) > 0 && c.samples[dq[len(dq)-1]].demand <= s.demand {
+			dq = dq[:len(dq)-1]
+		}
+		dq = append(dq, k)
+		for s.at.Sub(c.samples[dq[0]].at) >= window {
+			dq = dq[1:]
+		}
+		c.peak = append(c.peak, c.samples[dq[0]].demand)
+	}
+	c.deque = dq[:0]
+	return c.peak
+}
+
+// headroom is the q quantile (at least 1) of demand(t)/peak(t-lead) over
+// the pairs since from whose earlier peak is at least floor, and how many
+// pairs there were; peak is the highest demand of the base window. Pairs
+// across a gap (no sample within half the lead of t-lead) are left out.
+func headroom(h *capHistory, o *SLO, from time.Time, floor float64, peak []float64) (float64, int) {
 	v := h.scratch[:0]
 	lead, slack := o.Lead, o.Lead/2
 	i := 0
@@ -292,10 +317,10 @@ func headroom(h *capHistory, o *SLO, from time.Time, floor float64) (float64, in
 			i++
 		}
 		si := &h.samples[i]
-		if i >= j || si.at.After(back) || back.Sub(si.at) > slack || si.demand < floor || !(si.demand > 0) {
+		if i >= j || si.at.After(back) || back.Sub(si.at) > slack || peak[i] < floor || !(peak[i] > 0) {
 			continue
 		}
-		v = append(v, sj.demand/si.demand)
+		v = append(v, sj.demand/peak[i])
 	}
 	h.scratch = v
 	if len(v) == 0 {

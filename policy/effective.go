@@ -62,8 +62,9 @@ type (
 		Trend          *effTrendOpt `yaml:"trend,omitempty"`
 	}
 	effHeadroom struct {
-		Quantile float64 `yaml:"quantile"`
-		Window   string  `yaml:"window"`
+		Quantile   float64 `yaml:"quantile"`
+		Window     string  `yaml:"window"`
+		BaseWindow string  `yaml:"base_window"`
 	}
 	effTrendOpt struct {
 		Window string `yaml:"window"`
@@ -170,7 +171,8 @@ func effectiveRole(rp *RolePolicy) *effRole {
 	}
 	if o := rp.SLO; o != nil {
 		es := &effSLO{QueueLength: o.QueueLength, MaxUtilization: o.MaxUtilization, Lead: formatDuration(o.Lead),
-			Headroom: effHeadroom{Quantile: o.Headroom.Quantile, Window: formatDuration(o.Headroom.Window)}}
+			Headroom: effHeadroom{Quantile: o.Headroom.Quantile, Window: formatDuration(o.Headroom.Window),
+				BaseWindow: formatDuration(o.Headroom.BaseWindow)}}
 		if o.LatencyP95 > 0 {
 			es.LatencyP95 = formatDuration(o.LatencyP95)
 		}

@@ -23,14 +23,14 @@ func (l *loader) slo(n *yaml.Node, path string) *SLO {
 	ok := true
 	lat, hasLat := f["latency_p95"]
 	q, hasQ := f["queue_length"]
-	switch {
-	case hasLat && hasQ:
+	if hasLat && hasQ {
 		l.errAt(q.key, "%s: set either latency_p95 or queue_length, not both", path)
 		ok = false
-	case !hasLat && !hasQ:
+	} else if !hasLat && !hasQ {
 		l.errAt(n, "%s: set one of latency_p95 or queue_length", path)
 		ok = false
-	case hasLat:
+	}
+	if hasLat {
 		if d, good := l.duration(lat.val, path+".latency_p95"); !good {
 			ok = false
 		} else if d < time.Millisecond {
@@ -39,7 +39,8 @@ func (l *loader) slo(n *yaml.Node, path string) *SLO {
 		} else {
 			o.LatencyP95 = d
 		}
-	default:
+	}
+	if hasQ {
 		if x, good := l.number(q.val, path+".queue_length"); !good {
 			ok = false
 		} else if x <= 0 {
@@ -71,7 +72,7 @@ func (l *loader) slo(n *yaml.Node, path string) *SLO {
 	}
 	if v, has := f["headroom"]; has {
 		p := path + ".headroom"
-		if hf := l.fields(v.val, p, "quantile", "window"); hf == nil {
+		if hf := l.fields(v.val, p, "quantile", "window", "base_window"); hf == nil {
 			ok = false
 		} else {
 			if qv, has := hf["quantile"]; has {
@@ -94,6 +95,16 @@ func (l *loader) slo(n *yaml.Node, path string) *SLO {
 					o.Headroom.Window = d
 				}
 			}
+			if bv, has := hf["base_window"]; has {
+				if d, good := l.duration(bv.val, p+".base_window"); !good {
+					ok = false
+				} else if d < time.Second || d > time.Hour {
+					l.errAt(bv.val, "%s.base_window: must be between 1s and 1h, got %s", p, resolve(bv.val).Value)
+					ok = false
+				} else {
+					o.Headroom.BaseWindow = d
+				}
+			}
 		}
 	}
 	if v, has := f["trend"]; has {
@@ -114,7 +125,7 @@ func (l *loader) slo(n *yaml.Node, path string) *SLO {
 			}
 		}
 	}
-	if ok && o.Headroom.Window <= 2*o.Lead {
+	if o.Headroom.Window <= 2*o.Lead {
 		l.errAt(n, "%s: headroom.window %s must be more than twice the lead %s", path, formatDuration(o.Headroom.Window), formatDuration(o.Lead))
 		ok = false
 	}

@@ -23,11 +23,15 @@ type SLO struct {
 	Trend    Trend
 }
 
-// Headroom sizes the insurance against short-term rises: the Quantile of
-// the load ratio demand(t+lead)/demand(t) observed over Window.
+// Headroom sizes the insurance against short-term rises: the count is
+// sized for the peak demand of the last BaseWindow times the Quantile of
+// the load ratio demand(t+lead)/peak(t) observed over Window. A peak
+// rather than the demand of the moment as the base: on a noisy load the
+// ratio to a trough is large, to a recent peak small.
 type Headroom struct {
-	Quantile float64
-	Window   time.Duration
+	Quantile   float64
+	Window     time.Duration
+	BaseWindow time.Duration
 }
 
 // Trend is the feed-forward on a rising load: the least-squares slope of
@@ -40,8 +44,9 @@ type Trend struct {
 const (
 	defaultMaxUtilization   = 0.9
 	defaultLead             = time.Minute
-	defaultHeadroomQuantile = 0.99
+	defaultHeadroomQuantile = 0.95
 	defaultHeadroomWindow   = 6 * time.Hour
+	defaultBaseWindow       = 30 * time.Minute
 	defaultTrendWindow      = 5 * time.Minute
 )
 
@@ -49,7 +54,7 @@ func defaultSLO() *SLO {
 	return &SLO{
 		MaxUtilization: defaultMaxUtilization,
 		Lead:           defaultLead,
-		Headroom:       Headroom{Quantile: defaultHeadroomQuantile, Window: defaultHeadroomWindow},
+		Headroom:       Headroom{Quantile: defaultHeadroomQuantile, Window: defaultHeadroomWindow, BaseWindow: defaultBaseWindow},
 	}
 }
 
