@@ -50,8 +50,8 @@ func feed(rp *RolePolicy, h *History, steps int, obsAt func(i int, at time.Time)
 }
 
 // A steady 4000 rps after a history at two instance counts: μ = 1000,
-// u* = min(0.9, 1 - ln20·5ms/500ms) = 0.9, headroom 1, so
-// ceil(4000 / 900) = 5 where the 0.65 cpu target keeps ceil(4000/650) = 7.
+// u* = min(0.85, 1 - ln20·5ms/500ms) = 0.85, headroom 1, so
+// ceil(4000 / 850) = 5 where the 0.65 cpu target keeps ceil(4000/650) = 7.
 func TestSLOSteadyLoadTextbookCount(t *testing.T) {
 	rp := sloRole()
 	var h History
@@ -66,7 +66,7 @@ func TestSLOSteadyLoadTextbookCount(t *testing.T) {
 		name      string
 		got, want float64
 	}{{"capacity", c.PerInstanceRPS, tMu}, {"idle cpu", c.IdleCPU, tIdle}, {"service time", c.ServiceTime, tS},
-		{"utilisation", c.Utilization, 0.9}, {"headroom", c.Headroom, 1}, {"demand", c.Demand, 4000}} {
+		{"utilisation", c.Utilization, 0.85}, {"headroom", c.Headroom, 1}, {"demand", c.Demand, 4000}} {
 		if math.Abs(x.got-x.want) > 1e-6*math.Max(1, x.want) {
 			t.Errorf("%s = %g, want %g", x.name, x.got, x.want)
 		}
@@ -89,13 +89,13 @@ func TestSLOSteadyLoadTextbookCount(t *testing.T) {
 	}
 }
 
-// A tight latency objective lowers u*: 1 - ln20·5ms/100ms = 0.85.
+// A tight latency objective lowers u*: 1 - ln20·5ms/80ms ≈ 0.81.
 func TestSLOLatencyOperatingPoint(t *testing.T) {
 	rp := sloRole()
-	rp.SLO.LatencyP95 = 100 * time.Millisecond
+	rp.SLO.LatencyP95 = 80 * time.Millisecond
 	var h History
 	out, _ := feed(rp, &h, 40, func(i int, at time.Time) Observation { return instanceObs(at, 5+i%2, 3000) })
-	want := 1 - ln20*tS/0.1
+	want := 1 - ln20*tS/0.08
 	if math.Abs(out.Capacity.Utilization-want) > 1e-6 {
 		t.Fatalf("u* = %g, want %g", out.Capacity.Utilization, want)
 	}
@@ -146,7 +146,7 @@ func TestSLOHeadroomFromLoadRatio(t *testing.T) {
 	if !c.Ready || math.Abs(c.Headroom-1.2) > 1e-9 {
 		t.Fatalf("headroom %g (%s), want 1.2", c.Headroom, c.NotReady)
 	}
-	if want := ceilInt(c.Demand * 1.2 / 900); c.Needed != want {
+	if want := ceilInt(c.Demand * 1.2 / 850); c.Needed != want {
 		t.Fatalf("needed %d, want %d", c.Needed, want)
 	}
 	rp = sloRole()
@@ -186,7 +186,7 @@ func TestSLOTrendProjectsRamp(t *testing.T) {
 	if math.Abs(c.Projected-(c.Demand+600)) > 1e-6 {
 		t.Fatalf("projected %g, want demand %g + 600", c.Projected, c.Demand)
 	}
-	want := ceilInt(c.Projected * c.Headroom / 900)
+	want := ceilInt(c.Projected * c.Headroom / 850)
 	if c.TrendNeeded != want || c.TrendNeeded <= c.Needed || out.Desired != want || !out.Reasons.Has(ReasonTrend) {
 		t.Fatalf("trend needed %d (slo %d), desired %d (%s), want %d by trend", c.TrendNeeded, c.Needed, out.Desired, out.Reasons, want)
 	}

@@ -33,7 +33,7 @@ func TestSLOLoadDefaultsAndOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cfg.Clusters[0].Roles[Coordinators].SLO
-	want := SLO{LatencyP95: 400 * time.Millisecond, MaxUtilization: 0.9, Lead: time.Minute,
+	want := SLO{LatencyP95: 400 * time.Millisecond, MaxUtilization: 0.85, Lead: time.Minute,
 		Headroom: Headroom{Quantile: 0.95, Window: 6 * time.Hour, BaseWindow: 30 * time.Minute}}
 	if c == nil || *c != want {
 		t.Fatalf("coordinators slo = %+v, want %+v", c, want)

@@ -42,7 +42,7 @@ type Trend struct {
 
 // The SLO defaults (the one place they live).
 const (
-	defaultMaxUtilization   = 0.9
+	defaultMaxUtilization   = 0.85
 	defaultLead             = time.Minute
 	defaultHeadroomQuantile = 0.95
 	defaultHeadroomWindow   = 6 * time.Hour
