@@ -2,7 +2,6 @@ package policy
 
 import (
 	"math"
-	"slices"
 	"time"
 )
 
@@ -40,6 +39,7 @@ type capHistory struct {
 
 type capSample struct {
 	at     time.Time
+	ns     int64   // at in unix nanoseconds: the loops over hours of samples compare these
 	demand float64 // the role's requests per second
 	// fit: rps and cpu of every instance were observed, so x and cpu are
 	// the same instances' means and the sample may teach the model.
@@ -70,7 +70,7 @@ var ln20 = math.Log(20)
 // sampleOf reads the model's signals from obs; ok is false when the
 // demand is unknown (no rates, or values that are not rates).
 func sampleOf(obs *Observation) (capSample, bool) {
-	s := capSample{at: obs.Now, lat: math.NaN(), cpu: math.NaN()}
+	s := capSample{at: obs.Now, ns: obs.Now.UnixNano(), lat: math.NaN(), cpu: math.NaN()}
 	rps, ok := obs.Metrics[signalRPS]
 	if !ok || len(rps.Values) == 0 || rps.Aggregate {
 		return s, false
@@ -227,9 +227,10 @@ func sizeFor(o *SLO, h *capHistory, out *CapacityResult) {
 // (1-a)/b, so it errs on the safe side. why is "" on success.
 func fitCPU(samples []capSample, from time.Time) (a, b float64, why string) {
 	var n, sx, sy, sxx, sxy float64
+	since := from.UnixNano()
 	for i := range samples {
 		s := &samples[i]
-		if !s.fit || s.at.Before(from) || s.cpu >= cpuSaturated || !(s.x > 0) {
+		if !s.fit || s.ns < since || s.cpu >= cpuSaturated || !(s.x > 0) {
 			continue
 		}
 		n++
@@ -264,9 +265,10 @@ func fitCPU(samples []capSample, from time.Time) (a, b float64, why string) {
 // instance's mean service time, s = p95 · (1-u) / ln20.
 func serviceTime(h *capHistory, from time.Time, a float64) (float64, bool) {
 	v := h.scratch[:0]
+	since := from.UnixNano()
 	for i := range h.samples {
 		s := &h.samples[i]
-		if !s.fit || s.at.Before(from) || !(s.lat > 0) || math.IsInf(s.lat, 0) {
+		if !s.fit || s.ns < since || !(s.lat > 0) || math.IsInf(s.lat, 0) {
 			continue
 		}
 		u := min(max((s.cpu-a)/(1-a), 0), 0.99)
@@ -290,7 +292,7 @@ func (c *capHistory) peaks(window time.Duration) []float64 {
 			dq = dq[:len(dq)-1]
 		}
 		dq = append(dq, k)
-		for s.at.Sub(c.samples[dq[0]].at) >= window {
+		for s.ns-c.samples[dq[0]].ns >= int64(window) {
 			dq = dq[1:]
 		}
 		c.peak = append(c.peak, c.samples[dq[0]].demand)
@@ -305,19 +307,19 @@ func (c *capHistory) peaks(window time.Duration) []float64 {
 // across a gap (no sample within half the lead of t-lead) are left out.
 func headroom(h *capHistory, o *SLO, from time.Time, floor float64, peak []float64) (float64, int) {
 	v := h.scratch[:0]
-	lead, slack := o.Lead, o.Lead/2
+	lead, slack, since := int64(o.Lead), int64(o.Lead/2), from.UnixNano()
 	i := 0
 	for j := range h.samples {
 		sj := &h.samples[j]
-		if sj.at.Before(from) {
+		if sj.ns < since {
 			continue
 		}
-		back := sj.at.Add(-lead)
-		for i+1 < j && !h.samples[i+1].at.After(back) {
+		back := sj.ns - lead
+		for i+1 < j && h.samples[i+1].ns <= back {
 			i++
 		}
 		si := &h.samples[i]
-		if i >= j || si.at.After(back) || back.Sub(si.at) > slack || peak[i] < floor || !(peak[i] > 0) {
+		if i >= j || si.ns > back || back-si.ns > slack || peak[i] < floor || !(peak[i] > 0) {
 			continue
 		}
 		v = append(v, sj.demand/peak[i])
@@ -329,11 +331,41 @@ func headroom(h *capHistory, o *SLO, from time.Time, floor float64, peak []float
 	return max(quantile(v, o.Headroom.Quantile), 1), len(v)
 }
 
-// quantile sorts v and returns its nearest-rank q quantile.
+// quantile returns the nearest-rank q quantile of v, reordering v. It
+// selects rather than sorts (O(n) on average): it runs every decision over
+// hours of samples.
 func quantile(v []float64, q float64) float64 {
-	slices.Sort(v)
-	k := int(math.Ceil(q*float64(len(v)))) - 1
-	return v[min(max(k, 0), len(v)-1)]
+	k := min(max(int(math.Ceil(q*float64(len(v))))-1, 0), len(v)-1)
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		// Median of three as the pivot keeps sorted input linear.
+		mid := lo + (hi-lo)/2
+		a, b, c := v[lo], v[mid], v[hi]
+		pivot := max(min(a, b), min(max(a, b), c))
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
 }
 
 // capacityTerms is the capacity step of Recommend: each term gives a

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -377,5 +378,24 @@ func BenchmarkRecommendSLO(b *testing.B) {
 		o := obs[i%len(obs)]
 		o.Now = t0.Add(time.Duration(len(obs)+i) * 15 * time.Second)
 		Recommend(rp, &o, &h, &out)
+	}
+}
+
+// quantile selects the nearest-rank quantile whatever the order.
+func TestQuantileSelects(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for _, q := range []float64{0, 0.5, 0.95, 0.99, 1} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = float64((i*7919 + n*31) % n) // a permutation of 0..n-1
+			}
+			v = append(v, v[:n/3]...) // and duplicates
+			sorted := append([]float64(nil), v...)
+			slices.Sort(sorted)
+			k := min(max(int(math.Ceil(q*float64(len(v))))-1, 0), len(v)-1)
+			if got := quantile(v, q); got != sorted[k] {
+				t.Fatalf("n %d q %g: %g, want %g", len(v), q, got, sorted[k])
+			}
+		}
 	}
 }
