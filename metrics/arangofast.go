@@ -150,7 +150,13 @@ type labelPair struct{ name, value []byte }
 
 // fastLine takes one sample line; key is a scratch buffer it returns.
 func fastLine(line []byte, fams *[len(arangoScalars) + 1]fastFamily, key []byte) ([]byte, bool) {
-	end := bytes.IndexAny(line, "{ ")
+	end := -1
+	for i, b := range line {
+		if b == '{' || b == ' ' {
+			end = i
+			break
+		}
+	}
 	if end <= 0 {
 		return key, false
 	}

@@ -175,27 +175,43 @@ func selectFamilies(body []byte) ([]byte, []int, error) {
 		} else {
 			rest = nil
 		}
-		t := bytes.TrimLeft(line, " \t")
+		t := trimBlank(line)
 		var fam []byte
 		switch {
 		case len(t) == 0 || t[0] == '\n' || t[0] == '\r':
 			continue
 		case t[0] == '#':
-			c := bytes.TrimLeft(t[1:], " \t")
+			c := trimBlank(t[1:])
 			if !bytes.HasPrefix(c, []byte("TYPE ")) && !bytes.HasPrefix(c, []byte("HELP ")) {
 				continue
 			}
-			c = bytes.TrimLeft(c[5:], " \t")
-			if end := bytes.IndexAny(c, " \t\r\n"); end >= 0 {
-				c = c[:end]
+			c = trimBlank(c[5:])
+			for i, b := range c {
+				if b == ' ' || b == '\t' || b == '\r' || b == '\n' {
+					c = c[:i]
+					break
+				}
 			}
 			fam = c
 		default:
-			if !isNameStart(t[0]) || !bytes.ContainsAny(t, " \t}") {
+			// The name ends at the first of "{} \t"; a sample line has a
+			// blank or "}" somewhere (bytes.IndexAny/ContainsAny, by hand:
+			// this runs for every line of every scrape).
+			end := -1
+			for i, b := range t {
+				if b == '{' || b == '}' || b == ' ' || b == '\t' {
+					end = i
+					break
+				}
+			}
+			ok := end >= 0 && t[end] != '{'
+			for i := end + 1; !ok && end >= 0 && i < len(t); i++ {
+				ok = t[i] == ' ' || t[i] == '\t' || t[i] == '}'
+			}
+			if !isNameStart(t[0]) || !ok {
 				return nil, nil, fmt.Errorf("metrics body line %d: %w: not a sample line: %q", n, ErrBadBody, clip(t, 60))
 			}
 			sawSample = true
-			end := bytes.IndexAny(t, "{} \t")
 			fam = t[:end]
 			if base, ok := bytes.CutSuffix(fam, []byte("_bucket")); ok && string(base) == mRequestTime {
 				fam = base
@@ -215,6 +231,14 @@ func selectFamilies(body []byte) ([]byte, []int, error) {
 		return nil, nil, fmt.Errorf("metrics body: %w: no samples", ErrBadBody)
 	}
 	return out, orig, nil
+}
+
+// trimBlank is bytes.TrimLeft(b, " \t").
+func trimBlank(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
 }
 
 func isNameStart(b byte) bool {

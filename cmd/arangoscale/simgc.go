@@ -10,11 +10,12 @@ import (
 // collector's default pace (GOGC 100) spent about a third of the CPU.
 // Measured on one trace-day with all baselines: GOGC 100 → 1000 took user
 // CPU from 40 s to 28 s, peak RSS from 44 to 141 MB. The memory limit keeps
-// a long replay (87 days of samples) bounded: above it the collector runs
-// as often as it has to.
+// longer replays bounded (three days of wc98 reached 315 MB without it;
+// 87 days keep some 220 MB of samples): near it the collector runs as often
+// as it has to.
 const (
 	simulateGCPercent   = 1000
-	simulateMemoryLimit = 400 << 20
+	simulateMemoryLimit = 300 << 20
 )
 
 // tuneSimulateGC sets the collector for a replay unless GOGC or GOMEMLIMIT
