@@ -61,11 +61,7 @@ type histogram struct {
 // no latency. A family cut off entirely is simply absent. Not detected: a
 // cut at a line boundary inside a family with several label sets (the
 // signals' families have one per server).
-func parseArangoMetrics(body []byte) (*arangoSample, error) { return parseArango(body, true) }
-
-// parseArango is parseArangoMetrics; fast false always parses with expfmt
-// (the reference the direct scan is tested against).
-func parseArango(body []byte, fast bool) (*arangoSample, error) {
+func parseArangoMetrics(body []byte) (*arangoSample, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("metrics body: empty: %w", ErrTruncated)
 	}
@@ -83,11 +79,6 @@ func parseArango(body []byte, fast bool) (*arangoSample, error) {
 	relevant, origLine, err := selectFamilies(body)
 	if err != nil {
 		return nil, err
-	}
-	// Bodies in the form arangod prints take the direct scan; anything
-	// else, errors included, goes through expfmt.
-	if fast && fastSample(relevant, s) {
-		return s, nil
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(bytes.NewReader(relevant))
