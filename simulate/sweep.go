@@ -98,7 +98,9 @@ func checkSweepValue(param string, v float64) error {
 // cpu_utilization target metric of both roles; the hpa baseline, the
 // oracle at the target and the rise measure follow (they take the
 // policy's utilisation targets), the threshold rule keeps its fixed
-// bounds. A requests_per_second target that is lower still wins.
+// bounds. A requests_per_second target that is lower still wins. A role
+// with an slo: gets the value as its max_utilization too, so the policy's
+// own operating point moves along the same line as the baselines'.
 func applySweep(cfg *policy.Cluster, param string, value float64) error {
 	if err := checkSweepValue(param, value); err != nil {
 		return err
@@ -116,6 +118,9 @@ func applySweep(cfg *policy.Cluster, param string, value float64) error {
 					rp.Metrics[i].Target = value
 					n++
 				}
+			}
+			if rp.SLO != nil {
+				rp.SLO.MaxUtilization = value
 			}
 		}
 		if n == 0 {
