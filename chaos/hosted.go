@@ -135,7 +135,8 @@ func (h *Hosted) size(file string, cn *yaml.Node, idx int) error {
 	d := dcos.DefaultParams()
 	cpus := 2*p.Coordinator.CPUs + 3*p.DBServer.CPUs // beta
 	mem := 2*p.Coordinator.MemMB + 3*p.DBServer.MemMB
-	var worst *yaml.Node
+	var worst *yaml.Node // the max of the role taking the most cpus
+	most := 0.0
 	for _, r := range policy.Roles() {
 		rp := h.pc.Roles[r]
 		res := p.Coordinator
@@ -145,14 +146,16 @@ func (h *Hosted) size(file string, cn *yaml.Node, idx int) error {
 		n := 3
 		if rp != nil {
 			n = rp.Max
-			worst = nodeGet(nodeGet(nodeGet(cn, "roles"), string(r)), "max")
+			if c := float64(n) * res.CPUs; c > most {
+				most, worst = c, nodeGet(nodeGet(nodeGet(cn, "roles"), string(r)), "max")
+			}
 		}
 		cpus += float64(n) * res.CPUs
 		mem += float64(n) * res.MemMB
 	}
 	need := int(math.Ceil(max(cpus/d.AgentCPUs, mem/d.AgentMemMB))) + 1
 	if need > dcos.MaxAgents {
-		return fmt.Errorf("%w: %s: clusters[%d].roles max: %.0f cpus and %.0f MiB at the roles' max do not fit the chaos world's %d Mesos agents (%.0f cpus, %.0f MiB each)",
+		return fmt.Errorf("%w: %s: clusters[%d].roles: max: %.0f cpus and %.0f MiB at the roles' max do not fit the chaos world's %d Mesos agents (%.0f cpus, %.0f MiB each)",
 			ErrHost, pos(file, worst, cn), idx, cpus, mem, dcos.MaxAgents, d.AgentCPUs, d.AgentMemMB)
 	}
 	h.agents = max(need, 8)
