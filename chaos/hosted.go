@@ -114,6 +114,9 @@ func Host(o HostOptions) (*Hosted, error) {
 	if iv := pc.Interval; iv != 0 && iv != interval {
 		h.Notes = append(h.Notes, fmt.Sprintf("interval %s: the chaos world steps every %s, so the cluster reconciles at the first step it is due", iv, interval))
 	}
+	if hasSchedule(pc) {
+		h.Notes = append(h.Notes, fmt.Sprintf("virtual time starts %s: the schedule floors active in a run's window apply", epoch.Format("Monday 2006-01-02 15:04 MST")))
+	}
 	h.loads(o)
 	h.settle = settleBound(pc)
 	h.Notes = append(h.Notes, fmt.Sprintf("convergence bound %d intervals (from the cooldowns, stabilization and steps)", h.settle))
@@ -125,6 +128,15 @@ func Host(o HostOptions) (*Hosted, error) {
 		}
 	}
 	return h, nil
+}
+
+func hasSchedule(pc *policy.Cluster) bool {
+	for _, rp := range pc.Roles {
+		if len(rp.Schedule) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // size checks the instances fit the Mesos agents the world can have, and
