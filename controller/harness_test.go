@@ -48,6 +48,11 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         cooldown: {up: 1m, down: 3m}
         paused: {{.Paused}}
         manual_hold: 10m
+{{- if .SLO}}
+        slo:
+          latency_p95: 500ms
+          trend: {window: 5m}
+{{- end}}
       dbservers:
         min: {{.DBMin}}
         max: 6
@@ -58,6 +63,9 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         cooldown: {up: 2m, down: 3m}
         step: {up: 1, down: 1}
         paused: {{.DBPaused}}
+{{- if .DBSLO}}
+        slo: {latency_p95: 250ms}
+{{- end}}
 `))
 
 // faultProxy sits between the controller and the emulated Marathon: a real
@@ -135,6 +143,8 @@ type harnessOpts struct {
 	params   *sim.Params
 	spec     *sim.ClusterSpec
 	fence    controller.Fence
+	slo      bool // the coordinators size for an SLO
+	dbSLO    bool // the DB servers size for an SLO
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -208,7 +218,7 @@ func (h *harness) policyFor(o harnessOpts) *policy.Config {
 		dbMin = 3
 	}
 	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"),
-		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin}); err != nil {
+		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "SLO": o.slo, "DBSLO": o.dbSLO}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", buf.Bytes())

@@ -41,6 +41,7 @@ type promMetrics struct {
 	holdCount        *prometheus.GaugeVec
 	discovered       prometheus.Gauge
 	discoveryErrors  prometheus.Gauge
+	slo              *sloMetrics
 }
 
 func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetrics {
@@ -132,6 +133,7 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 		Name: "arangoscale_foreign_cleaned_servers",
 		Help: "DB servers in ArangoDB's cleanedServers that no scale-down of this controller chose; never killed unless the policy wants a scale-down.",
 	}, []string{"cluster"})
+	m.slo = newSLOMetrics(f)
 	m.interval = f.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "arangoscale_reconcile_interval_seconds",
 		Help: "The reconcile interval in force for a cluster (alerts compare staleness with it).",
@@ -163,6 +165,7 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	m.removedServers.DeletePartialMatch(l)
 	m.holdUntil.DeletePartialMatch(l)
 	m.holdCount.DeletePartialMatch(l)
+	m.slo.forget(l)
 }
 
 // SumSeries adds up the values of every counter or gauge series of the

@@ -16,8 +16,12 @@ func TestAlertRuleMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	h := newHarness(t, harnessOpts{})
-	h.run(2 * time.Minute)
+	// With an slo whose model gets ready: its gauges have series only then.
+	h := newHarness(t, harnessOpts{slo: true})
+	for _, rps := range []float64{600, 1100, 900, 1400} {
+		h.setRPS(rps)
+		h.run(3 * time.Minute)
+	}
 	h.ctl.ReloadResult(true)
 	mfs, err := h.reg.Gather()
 	if err != nil {

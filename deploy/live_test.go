@@ -48,6 +48,7 @@ const livePolicy = `clusters:
         min: 3
         max: 4
         metrics: [{signal: cpu_utilization, target: 0.7}]
+        slo: {latency_p95: 250ms, lead: 2s, headroom: {base_window: 5s}}   # ready within seconds at a 1s interval
 `
 
 // TestLivePrometheus runs Debian's Prometheus server against two real

@@ -57,6 +57,8 @@ type Recommendation struct {
 	Reasons   Reasons   // everything that shaped the outcome
 	Metrics   []MetricResult
 	Blocked   Reasons // the subset of Reasons that held the role back
+	// Capacity is the SLO model's part (zero without an SLO).
+	Capacity CapacityResult
 }
 
 // History is what the engine remembers of one role between calls. The
@@ -68,6 +70,7 @@ type History struct {
 
 	window []sample   // raw recommendations within the longest stabilization window
 	thr    []thrState // threshold counters, by metric index
+	capa   capHistory // the SLO model's samples (capacity.go)
 }
 
 type sample struct {
@@ -190,7 +193,7 @@ func ApplyStrategy(rp *RolePolicy) {
 	}
 	k := knobsOf(rp)
 	rp.Tolerance, rp.Stabilization, rp.Cooldown, rp.Step = k.tol, k.stab, k.cool, k.step
-	rp.Schedule = nil
+	rp.Schedule, rp.SLO = nil, nil
 }
 
 // hpaRatio is the HPA replica calculator's usage ratio when not every
@@ -237,6 +240,11 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	var reasons, blocked Reasons
 	k := knobsOf(rp)
 
+	// 0. Capacity terms (capacity.go): a ready term replaces the metrics
+	// it models and competes with the others for the largest count.
+	termNeed, termWhy, termOK := capacityTerms(rp, obs, h, out)
+	var decider Reasons // the term's reason when it gave the largest count
+
 	// 1. Each metric's desired count.
 	if len(h.thr) != len(rp.Metrics) {
 		h.thr = make([]thrState, len(rp.Metrics))
@@ -249,6 +257,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	for i := range rp.Metrics {
 		m := &rp.Metrics[i]
 		st := &h.thr[i]
+		covered := termOK && sloCovers(m)
 		mr := MetricResult{Key: m.Key(), Target: m.Target}
 		if st.key != mr.Key {
 			*st = thrState{key: mr.Key}
@@ -265,7 +274,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 			if rp.OnMetricsMissing == MissingScaleUp {
 				mr.Desired = base + 1
 			}
-			anyMissing = true
+			anyMissing = anyMissing || !covered
 		case m.Strategy == StrategyThreshold:
 			mean, _ := stats(&mv)
 			mr.Value, mr.Desired, mr.Reason = mean, base, "within_tolerance"
@@ -337,6 +346,12 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 				mr.Desired, mr.Reason = min(want, base), "metrics"
 			}
 		}
+		if covered {
+			// The SLO model sizes for this signal instead.
+			mr.Reason = "slo"
+			out.Metrics = append(out.Metrics, mr)
+			continue
+		}
 		if !mr.Missing {
 			wantMax = max(wantMax, mr.Desired)
 		}
@@ -351,6 +366,14 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		}
 		combined = max(combined, mr.Desired)
 		out.Metrics = append(out.Metrics, mr)
+	}
+	if termOK {
+		if termNeed >= combined {
+			decider = termWhy
+		}
+		combined = max(combined, termNeed)
+		presentMax = max(presentMax, termNeed)
+		wantMax = max(wantMax, termNeed)
 	}
 	if combined < 0 {
 		combined = base
@@ -523,15 +546,15 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	case rec > base:
 		dir = Up
 		if metricRec > base && presentMax > base {
-			reasons |= ReasonMetrics
+			reasons |= why(decider)
 		}
 	case rec < base:
 		dir = Down
 		if metricRec < base {
-			reasons |= ReasonMetrics
+			reasons |= why(decider)
 		}
 	}
-	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSchedule|ReasonBounds) == 0 {
+	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSLO|ReasonTrend|ReasonSchedule|ReasonBounds) == 0 {
 		reasons |= ReasonWithinTolerance
 	}
 	if c.DryRun {
@@ -542,4 +565,13 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	out.Direction = dir
 	out.Reasons = reasons
 	out.Blocked = blocked
+}
+
+// why is the reason of a move: the capacity term's when it gave the
+// largest count, else the metrics'.
+func why(decider Reasons) Reasons {
+	if decider != 0 {
+		return decider
+	}
+	return ReasonMetrics
 }

@@ -45,10 +45,13 @@ func TestExampleValidates(t *testing.T) {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	prod := cfg.Clusters[0].Roles[Coordinators]
-	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: 10 * time.Minute}) ||
+	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: time.Minute}) ||
 		prod.Step.Up != (Step{Percent: 100}) || prod.Step.Down != (Step{Count: 1}) ||
 		len(prod.Schedule) != 1 || prod.Schedule[0].TimeZone != "Europe/Berlin" {
 		t.Errorf("prod coordinators = %+v", prod)
+	}
+	if o := prod.SLO; o == nil || o.LatencyP95 != 500*time.Millisecond || o.MaxUtilization != 0.85 || o.Trend.Window != 5*time.Minute {
+		t.Errorf("prod coordinators slo = %+v", o)
 	}
 	if k := prod.Metrics[2].Key(); k != `promql:sum(rate(http_requests_total{job="api"}[2m]))` {
 		t.Errorf("promql key = %q", k)
@@ -65,7 +68,8 @@ func TestExampleShowsEveryOption(t *testing.T) {
 		"min:", "max:", "metrics:", "signal:", "promql:", "target:", "target_per_instance:", "strategy: threshold",
 		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
 		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:",
-		"strategy: hpa", "multiplier:"} {
+		"strategy: hpa", "multiplier:", "slo:", "latency_p95:", "queue_length:", "max_utilization:", "lead:",
+		"headroom:", "quantile:", "window:", "base_window:", "trend:"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("example does not show %q", key)
 		}

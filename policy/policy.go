@@ -136,6 +136,9 @@ type RolePolicy struct {
 	Paused           bool
 	ManualHold       time.Duration
 	Schedule         []ScheduleEntry
+	// SLO, when set, sizes the role for a latency or queue objective by a
+	// learned model of one instance (capacity.go); nil: metrics only.
+	SLO *SLO
 }
 
 // UpDown is a pair of durations, one per direction.

@@ -48,6 +48,8 @@ const (
 	ReasonMetrics  // a metric asked for it
 	ReasonSchedule // a schedule floor
 	ReasonBounds   // current outside min/max or under the replication floor
+	ReasonSLO      // the SLO model's count for the current demand
+	ReasonTrend    // the SLO model's count for the demand a rise brings within the lead
 
 	reasonEnd
 )
@@ -55,7 +57,7 @@ const (
 // ReasonList returns every single reason in declaration order, e.g. to set
 // a 0/1 gauge per reason.
 func ReasonList() []Reasons {
-	out := make([]Reasons, 0, 17)
+	out := make([]Reasons, 0, 19)
 	for r := Reasons(1); r < reasonEnd; r <<= 1 {
 		out = append(out, r)
 	}
@@ -99,6 +101,10 @@ func (r Reasons) name() string {
 		return "schedule"
 	case ReasonBounds:
 		return "bounds"
+	case ReasonSLO:
+		return "slo"
+	case ReasonTrend:
+		return "trend"
 	}
 	return ""
 }
@@ -127,7 +133,7 @@ func (r Reasons) Primary() string {
 	// (hard safety before soft hysteresis), dry_run last.
 	order := [...]Reasons{
 		ReasonPaused, ReasonManualOverride,
-		ReasonBounds, ReasonSchedule, ReasonMetrics,
+		ReasonBounds, ReasonSchedule, ReasonTrend, ReasonSLO, ReasonMetrics,
 		ReasonBackoff, ReasonDeploymentInProgress, ReasonUnsafeCluster,
 		ReasonReplicationFloor, ReasonCapacity, ReasonAtMax, ReasonAtMin,
 		ReasonCooldown, ReasonStabilizing, ReasonMetricsMissing,
