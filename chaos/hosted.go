@@ -123,7 +123,7 @@ func Host(o HostOptions) (*Hosted, error) {
 	for _, r := range policy.Roles() {
 		if rp := pc.Roles[r]; rp != nil {
 			if _, ok := answerMetric(rp); !ok {
-				h.Notes = append(h.Notes, fmt.Sprintf("%s: the count after convergence is checked within its bounds only (the chaos world predicts the answer of one target metric on requests_per_second or cpu_utilization, strategy policy, not paused)", r))
+				h.Notes = append(h.Notes, fmt.Sprintf("%s: the count after convergence is checked within its bounds only (the chaos world predicts the answer of one target metric on requests_per_second or cpu_utilization, strategy policy, no slo, not paused)", r))
 			}
 		}
 	}
@@ -357,9 +357,10 @@ func abs(n int) int {
 
 // answerMetric returns the metric the chaos world can compute a role's
 // answer from: a role of strategy policy, not paused, with one target
-// metric on requests_per_second (target_per_instance) or cpu_utilization.
+// metric on requests_per_second (target_per_instance) or cpu_utilization,
+// and no slo (its learned model sizes the role instead).
 func answerMetric(rp *policy.RolePolicy) (policy.Metric, bool) {
-	if rp.Paused || (rp.Strategy != "" && rp.Strategy != policy.RoleStrategyPolicy) || len(rp.Metrics) != 1 {
+	if rp.Paused || rp.SLO != nil || (rp.Strategy != "" && rp.Strategy != policy.RoleStrategyPolicy) || len(rp.Metrics) != 1 {
 		return policy.Metric{}, false
 	}
 	m := rp.Metrics[0]
