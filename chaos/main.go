@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -73,14 +72,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err := base.defaults(); err != nil {
 		fmt.Fprintf(stderr, "simulate: %v\n", err)
 		return 2
-	}
-	// A batch of runs is CPU-bound and about a quarter of its CPU goes to
-	// collecting the short-lived garbage of the controllers' HTTP rounds;
-	// a run's live heap is small, so trading memory (≈ 70 MB peak RSS at
-	// --parallel 6 instead of ≈ 45 MB) for fewer collections cuts the CPU
-	// by ≈ 20 %. GOGC, when set, wins.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
 	start := time.Now()
 	results := make([]Result, *runs)
@@ -182,9 +173,6 @@ func readTrace(path string) (sim.Trace, error) {
 	}
 	return tr, nil
 }
-
-// batchGCPercent is the GC target of a batch of runs (see Main).
-const batchGCPercent = 300
 
 func report(w io.Writer, r Result, err error, verbose bool) {
 	switch {
