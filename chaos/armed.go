@@ -83,10 +83,14 @@ func (e *env) runArmed() {
 		return
 	}
 	st, _ := e.world.Marathon().AppStatus(sim.DBServerApp(alpha))
-	if st.Instances <= e.full.Clusters[0].Roles[policy.DBServers].Min {
-		e.setLoad(alpha, loadLevels[len(loadLevels)-1])
+	peak, light := loadLevels[len(loadLevels)-1], loadLevels[0]
+	if h := e.o.Host; h != nil {
+		peak, light = h.peak, h.light
+	}
+	if rp := e.full.Clusters[0].Roles[policy.DBServers]; rp != nil && st.Instances <= rp.Min {
+		e.setLoad(alpha, peak)
 	} else {
-		e.setLoad(alpha, loadLevels[0])
+		e.setLoad(alpha, light)
 	}
 }
 
@@ -162,8 +166,12 @@ var newClasses = []faultClass{
 		e.arm(ep, rng, from, e.end, func() func() {
 			st, _ := e.world.Marathon().AppStatus(sim.DBServerApp(alpha))
 			o := dbOverride{Paused: pause}
+			rp := e.full.Clusters[0].Roles[policy.DBServers]
+			if rp == nil {
+				return nil
+			}
 			if !pause {
-				o.Min = min(st.Instances, e.full.Clusters[0].Roles[policy.DBServers].Max)
+				o.Min = min(st.Instances, rp.Max)
 			}
 			// The reload lands while the next reconcile runs; the checker
 			// holds the controller to it from the reconcile after.
@@ -285,7 +293,7 @@ func (e *env) applyBounds() {
 	if o := e.override; o != nil && o.Min > 0 {
 		st, _ := e.world.Marathon().AppStatus(sim.DBServerApp(alpha))
 		for _, pc := range b.Clusters {
-			if rp := pc.Roles[policy.DBServers]; pc.Name == alpha && rp.Min > st.Instances {
+			if rp := pc.Roles[policy.DBServers]; pc.Name == alpha && rp != nil && rp.Min > st.Instances {
 				rp.Min = st.Instances
 			}
 		}
@@ -321,7 +329,7 @@ func (e *env) bounds() *policy.Config {
 	}
 	out := &policy.Config{}
 	for _, pc := range e.full.Clusters {
-		if pc.Name != alpha {
+		if pc.Name != alpha || pc.Roles[policy.DBServers] == nil {
 			out.Clusters = append(out.Clusters, pc)
 			continue
 		}

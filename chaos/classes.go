@@ -259,7 +259,8 @@ const episodesPerHour = 12
 
 // plan draws the load changes and the fault episodes of 1–8 minutes.
 func (e *env) plan(rng *rand.Rand, end time.Time) {
-	for t := epoch; t.Before(end); t = t.Add(time.Duration(3+rng.IntN(6)) * time.Minute) {
+	// A hosted trace gives the load instead (env.step).
+	for t := epoch; t.Before(end) && (e.o.Host == nil || e.o.Host.trace == nil); t = t.Add(time.Duration(3+rng.IntN(6)) * time.Minute) {
 		lvl := loadLevels[rng.IntN(len(loadLevels))]
 		e.at(t, "load", func() {
 			if !e.steering {

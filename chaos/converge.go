@@ -61,8 +61,8 @@ func (e *env) converged() (bool, string) {
 				}
 			}
 			if r == policy.Coordinators {
-				if ok, want := coordinatorAnswer(rp, e.loadOf(pc.Name), st.Instances, now); !ok {
-					return false, fmt.Sprintf("%s: %d coordinators for %.0f rps, the policy answers %d", app, st.Instances, e.loadOf(pc.Name), want)
+				if ok, why := e.coordinatorsAtRest(pc.Name, rp, st.Instances, now); !ok {
+					return false, app + ": " + why
 				}
 			}
 			if r == policy.DBServers {
@@ -73,6 +73,34 @@ func (e *env) converged() (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// coordinatorsAtRest checks the coordinators' count against the policy's
+// answer for the offered load (requests_per_second) or their CPU
+// (cpu_utilization), or, for a role whose answer the world cannot
+// compute (see answerMetric), only against [max(min, schedule floor), max].
+func (e *env) coordinatorsAtRest(cluster string, rp *policy.RolePolicy, n int, now time.Time) (bool, string) {
+	m, ok := answerMetric(rp)
+	lo := max(rp.Min, policy.ScheduleFloor(rp, now))
+	switch {
+	case !ok:
+		if n < lo || n > rp.Max {
+			return false, fmt.Sprintf("%d coordinators outside [%d, %d]", n, lo, rp.Max)
+		}
+		return true, ""
+	case m.Signal == "requests_per_second":
+		if ok, want := coordinatorAnswer(rp, e.loadOf(cluster), n, now); !ok {
+			return false, fmt.Sprintf("%d coordinators for %.0f rps, the policy answers %d", n, e.loadOf(cluster), want)
+		}
+		return true, ""
+	}
+	idle := e.world.Params().IdleCPU
+	cpu := idle + (1-idle)*min(e.world.State(cluster).CoordinatorUtil, 1)
+	want := min(max(int(math.Ceil(float64(n)*cpu/m.Target-1e-9)), lo), rp.Max)
+	if want == n || math.Abs(cpu/m.Target-1) <= rp.Tolerance+1e-9 {
+		return true, ""
+	}
+	return false, fmt.Sprintf("%d coordinators at %.0f%% CPU, the policy answers %d", n, cpu*100, want)
 }
 
 // coordinatorAnswer computes the policy's answer for coordinators from
@@ -134,10 +162,11 @@ func (e *env) dbServersAtRest(cluster string, rp *policy.RolePolicy, n int, now 
 	if n < lo || n > rp.Max {
 		return false, fmt.Sprintf("%s: %d DB servers outside [%d, %d]", cluster, n, lo, rp.Max)
 	}
-	if lost || len(rp.Metrics) == 0 || rp.Metrics[0].Signal != "cpu_utilization" {
+	m, ok := answerMetric(rp)
+	if lost || !ok || m.Signal != "cpu_utilization" {
 		return true, ""
 	}
-	target := rp.Metrics[0].Target
+	target := m.Target
 	idle := e.world.Params().IdleCPU
 	cpu := idle + (1-idle)*min(e.world.State(cluster).DBServerUtil, 1)
 	want := min(max(int(math.Ceil(float64(n)*cpu/target-1e-9)), lo), rp.Max)

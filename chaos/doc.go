@@ -70,6 +70,14 @@
 //   - A crash excuses the incidents and losses of the crashed server
 //     within one interval of the crash, not later ones.
 //
+// With Options.Host (Host; `--policy P.yaml [--cluster C] [--trace T]`)
+// alpha is the operator's policy cluster instead of the built-in one:
+// every setting as written, only its name, endpoints and app ids pointed
+// at the emulators; its load from the trace (each seed at its own offset)
+// or the built-in levels; the invariants and the convergence bound from
+// its values. What the world cannot host is refused with the setting's
+// file:line:col or the flag.
+//
 // Run is one run; Main is `arangoscale simulate --faults …` (with
 // --long-every M --long 6h, every M-th run lasts 6 hours).
 package chaos

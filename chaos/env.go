@@ -158,6 +158,8 @@ type env struct {
 	opSince         time.Time
 	opClean         int // intervals without an active fault since opSince
 	pinned          map[string]bool
+	traceOff        time.Duration // where in the hosted trace the run starts
+	holdLoad        bool          // the faults stopped: the load holds
 	pins            []string
 	aborted         bool
 }
@@ -192,6 +194,19 @@ func newEnv(ctx context.Context, o Options) (*env, error) {
 
 	p := sim.DefaultParams()
 	p.DCOS.Agents = 8
+	coords, dbs := 2, max(o.alphaDBServers, 3)
+	if h := o.Host; h != nil {
+		p.DCOS.Agents = h.agents
+		e.traceOff = h.offset(o.Seed, o.Duration)
+		if h.trace != nil {
+			e.load[alpha] = h.traceLoad(e.traceOff, 0)
+		}
+		rp := h.pc.Roles[policy.Coordinators]
+		coords = min(max(coords, rp.Min), rp.Max)
+		if rp := h.pc.Roles[policy.DBServers]; rp != nil {
+			dbs = min(max(dbs, rp.Min, 2), rp.Max)
+		}
+	}
 	p.DCOS.Seed = uint64(o.Seed) + 1
 	p.DCOS.Token = e.sec.DCOSToken
 	if e.sec.ArangoJWTSecret != "" {
@@ -210,7 +225,7 @@ func newEnv(ctx context.Context, o Options) (*env, error) {
 		}
 	}
 	w, err := sim.NewWorld(e.clk, p,
-		sim.ClusterSpec{Name: alpha, Coordinators: 2, DBServers: max(o.alphaDBServers, 3), Load: loadOf(alpha), Collections: []arango.CollectionSpec{
+		sim.ClusterSpec{Name: alpha, Coordinators: coords, DBServers: dbs, Load: loadOf(alpha), Collections: []arango.CollectionSpec{
 			{Name: "orders", NumberOfShards: 6, ReplicationFactor: 2, WriteConcern: 1, SizeBytes: 6 << 30},
 			{Name: "sessions", NumberOfShards: 3, ReplicationFactor: 1, WriteConcern: 1, SizeBytes: 1 << 30},
 		}},
@@ -276,6 +291,13 @@ func (e *env) policyPath() string { return filepath.Join(e.dir, "policies.yaml")
 
 // writePolicy writes the chaos policy with the named clusters.
 func (e *env) writePolicy(names ...string) error {
+	if e.o.Host != nil {
+		data, err := e.hostedPolicy(names)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(e.policyPath(), data, 0o600)
+	}
 	type cl struct{ Name, URL string }
 	var cs []cl
 	for _, n := range names {
@@ -362,6 +384,9 @@ func (e *env) step() {
 	if e.ctx.Err() != nil {
 		e.aborted = true
 		return
+	}
+	if h := e.o.Host; h != nil && h.trace != nil && !e.steering && !e.holdLoad {
+		e.setLoad(alpha, h.traceLoad(e.traceOff, e.clk.Now().Add(interval).Sub(epoch)))
 	}
 	e.world.Advance(interval)
 	e.inj.Tick()

@@ -1,17 +1,24 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/arangoscale/arangoscale/sim"
 )
 
 // Main runs `simulate --faults random|none --seed N --runs K [--duration D]
-// [--long D --long-every M] [--settle N] [--parallel P] [-v]`: K runs with
+// [--long D --long-every M] [--settle N] [--parallel P] [-v]
+// [--policy P.yaml [--cluster C] [--trace T.csv|T.json]]`: K runs with
 // seeds N…N+K-1 (every M-th of them lasting D instead), their violations
 // by seed, and a summary (runs, violations, wall time, per fault class
 // the episodes that hit their target). It
@@ -24,7 +31,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 1, "first seed")
 	runs := fs.Int("runs", 1, "number of runs (seeds seed, seed+1, …)")
 	duration := fs.Duration("duration", 30*time.Minute, "virtual time with faults per run")
-	settle := fs.Int("settle", DefaultSettle, "intervals allowed for convergence after the faults stop")
+	settle := fs.Int("settle", 0, fmt.Sprintf("intervals allowed for convergence after the faults stop (0: %d, or the bound --policy's settings need)", DefaultSettle))
+	policyFile := fs.String("policy", "", "run the chaos world on this policy file's cluster instead of the built-in one")
+	cluster := fs.String("cluster", "", "cluster of --policy (default: the first)")
+	tracePath := fs.String("trace", "", "load of --policy's cluster: CSV \"t_seconds,rps\" or a Prometheus query_range answer (.json) (default: the built-in load levels)")
 	parallel := fs.Int("parallel", 1, "runs at once")
 	long := fs.Duration("long", 6*time.Hour, "virtual time with faults of the long runs")
 	longEvery := fs.Int("long-every", 0, "every this many runs one lasts --long (0: none)")
@@ -44,6 +54,21 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	base := Options{Faults: *faults, Duration: *duration, Settle: *settle}
+	if (*cluster != "" || *tracePath != "") && *policyFile == "" {
+		fmt.Fprintln(stderr, "simulate: --cluster and --trace go with --policy")
+		return 2
+	}
+	if *policyFile != "" {
+		h, err := hostFromFlags(*policyFile, *cluster, *tracePath)
+		if err != nil {
+			fmt.Fprintf(stderr, "simulate: %v\n", err)
+			return 2
+		}
+		base.Host = h
+		for _, n := range h.Notes {
+			fmt.Fprintf(stdout, "note: %s\n", n)
+		}
+	}
 	if err := base.defaults(); err != nil {
 		fmt.Fprintf(stderr, "simulate: %v\n", err)
 		return 2
@@ -106,6 +131,47 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// hostFromFlags reads --policy and --trace and checks the chaos world can
+// host them.
+func hostFromFlags(file, cluster, tracePath string) (*Hosted, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--policy: %w", err)
+	}
+	o := HostOptions{File: file, Data: data, Cluster: cluster}
+	if tracePath != "" {
+		tr, err := readTrace(tracePath)
+		if err != nil {
+			return nil, err
+		}
+		o.Trace, o.TraceName = &tr, filepath.Base(tracePath)
+	}
+	return Host(o)
+}
+
+// readTrace reads a CSV trace, or a Prometheus query_range answer when
+// the file is JSON (.json, or its first byte is '{'); errors name the file
+// and line.
+func readTrace(path string) (sim.Trace, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return sim.Trace{}, fmt.Errorf("--trace: %w", err)
+	}
+	var tr sim.Trace
+	if strings.EqualFold(filepath.Ext(path), ".json") || bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		tr, err = sim.ReadTraceJSON(data)
+	} else {
+		tr, err = sim.ReadTrace(bytes.NewReader(data))
+	}
+	if err != nil {
+		return sim.Trace{}, fmt.Errorf("--trace: %s: %w", path, err)
+	}
+	if len(tr.T) == 0 {
+		return sim.Trace{}, fmt.Errorf("--trace: %s: no rows", path)
+	}
+	return tr, nil
 }
 
 func report(w io.Writer, r Result, err error, verbose bool) {

@@ -45,6 +45,9 @@ type Options struct {
 	RestartAfterLost bool
 	// Logs, when set, receives the controllers' JSON logs as well.
 	Logs io.Writer
+	// Host, when set, runs the operator's policy cluster (see Host) in
+	// place of the built-in alpha; Settle 0 takes its bound.
+	Host *Hosted
 
 	alphaDBServers int // alpha's DB servers at the start (tests; default 3)
 	alphaLoad      float64
@@ -95,6 +98,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Settle == 0 {
 		o.Settle = DefaultSettle
+		if o.Host != nil {
+			o.Settle = o.Host.settle
+		}
 	}
 	if o.SourceTimeout == 0 {
 		o.SourceTimeout = 300 * time.Millisecond
@@ -169,7 +175,10 @@ func (e *env) settle(rng *rand.Rand) int {
 	if len(e.controller().Policy().Clusters) != len(e.full.Clusters) {
 		e.setClusters(alpha, beta)
 	}
-	if e.o.Faults == FaultsRandom {
+	switch {
+	case e.o.Host != nil && e.o.Host.trace != nil:
+		e.holdLoad = true // at the trace's load when the faults stopped
+	case e.o.Faults == FaultsRandom:
 		e.setLoad(alpha, loadLevels[rng.IntN(len(loadLevels))])
 	}
 	e.note("faults stopped; alpha load %.0f rps", e.loadOf(alpha))
