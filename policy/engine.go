@@ -57,6 +57,7 @@ type Recommendation struct {
 	Reasons   Reasons   // everything that shaped the outcome
 	Metrics   []MetricResult
 	Blocked   Reasons // the subset of Reasons that held the role back
+	Forecast  ForecastResult
 }
 
 // History is what the engine remembers of one role between calls. The
@@ -68,6 +69,7 @@ type History struct {
 
 	window []sample   // raw recommendations within the longest stabilization window
 	thr    []thrState // threshold counters, by metric index
+	fc     forecastState
 }
 
 type sample struct {
@@ -191,6 +193,7 @@ func ApplyStrategy(rp *RolePolicy) {
 	k := knobsOf(rp)
 	rp.Tolerance, rp.Stabilization, rp.Cooldown, rp.Step = k.tol, k.stab, k.cool, k.step
 	rp.Schedule = nil
+	rp.Forecast = nil
 }
 
 // hpaRatio is the HPA replica calculator's usage ratio when not every
@@ -366,6 +369,12 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		blocked |= ReasonStabilizing
 	}
 
+	// 1b. Capacity terms: each gives a desired count, the largest wins.
+	forecastWon := false
+	if need, use := forecastTerm(rp, obs, h, out.Metrics, current, &out.Forecast); use && need > combined {
+		combined, forecastWon = need, true
+	}
+
 	// 2. Stabilization: up acts on the lowest, down on the highest
 	// recommendation of its window (half-open: a sample exactly a window
 	// old has left it).
@@ -525,13 +534,19 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		if metricRec > base && presentMax > base {
 			reasons |= ReasonMetrics
 		}
+		if metricRec > base && forecastWon {
+			reasons |= ReasonForecast
+		}
 	case rec < base:
 		dir = Down
 		if metricRec < base {
 			reasons |= ReasonMetrics
 		}
 	}
-	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSchedule|ReasonBounds) == 0 {
+	if forecastWon && dir != Up && presentMax < base && rec > presentMax {
+		reasons |= ReasonForecast // it held a scale-down back
+	}
+	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSchedule|ReasonBounds|ReasonForecast) == 0 {
 		reasons |= ReasonWithinTolerance
 	}
 	if c.DryRun {

@@ -364,7 +364,7 @@ func TestReasons(t *testing.T) {
 		t.Error("empty reasons")
 	}
 	all := ReasonList()
-	if len(all) != 17 {
+	if len(all) != 18 {
 		t.Fatalf("%d reasons", len(all))
 	}
 	seen := map[string]bool{}

@@ -136,6 +136,7 @@ type RolePolicy struct {
 	Paused           bool
 	ManualHold       time.Duration
 	Schedule         []ScheduleEntry
+	Forecast         *ForecastPolicy // nil: none
 }
 
 // UpDown is a pair of durations, one per direction.

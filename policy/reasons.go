@@ -48,6 +48,7 @@ const (
 	ReasonMetrics  // a metric asked for it
 	ReasonSchedule // a schedule floor
 	ReasonBounds   // current outside min/max or under the replication floor
+	ReasonForecast // the forecast's count (forecast_and_scale)
 
 	reasonEnd
 )
@@ -55,7 +56,7 @@ const (
 // ReasonList returns every single reason in declaration order, e.g. to set
 // a 0/1 gauge per reason.
 func ReasonList() []Reasons {
-	out := make([]Reasons, 0, 17)
+	out := make([]Reasons, 0, 18)
 	for r := Reasons(1); r < reasonEnd; r <<= 1 {
 		out = append(out, r)
 	}
@@ -99,6 +100,8 @@ func (r Reasons) name() string {
 		return "schedule"
 	case ReasonBounds:
 		return "bounds"
+	case ReasonForecast:
+		return "forecast"
 	}
 	return ""
 }
@@ -127,7 +130,7 @@ func (r Reasons) Primary() string {
 	// (hard safety before soft hysteresis), dry_run last.
 	order := [...]Reasons{
 		ReasonPaused, ReasonManualOverride,
-		ReasonBounds, ReasonSchedule, ReasonMetrics,
+		ReasonBounds, ReasonSchedule, ReasonForecast, ReasonMetrics,
 		ReasonBackoff, ReasonDeploymentInProgress, ReasonUnsafeCluster,
 		ReasonReplicationFloor, ReasonCapacity, ReasonAtMax, ReasonAtMin,
 		ReasonCooldown, ReasonStabilizing, ReasonMetricsMissing,
