@@ -48,6 +48,8 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         cooldown: {up: 1m, down: 3m}
         paused: {{.Paused}}
         manual_hold: 10m
+{{- if .Forecast}}
+{{.Forecast}}{{end}}
       dbservers:
         min: {{.DBMin}}
         max: 6
@@ -135,6 +137,12 @@ type harnessOpts struct {
 	params   *sim.Params
 	spec     *sim.ClusterSpec
 	fence    controller.Fence
+	// forecast is a forecast: block of the coordinators (8 spaces in);
+	// promURL the controller's PROMETHEUS_URL; onHistory its
+	// OnForecastHistory.
+	forecast  string
+	promURL   string
+	onHistory func(cluster string, role policy.Role, points int, err error)
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -188,6 +196,9 @@ func (h *harness) start(o harnessOpts) {
 		Backoff:       controller.BackoffSettings{Initial: 15 * time.Second, Max: 2 * time.Minute, NoJitter: true},
 		Resolver:      o.resolver,
 		Fence:         o.fence,
+
+		PrometheusURL:     o.promURL,
+		OnForecastHistory: o.onHistory,
 	}
 	ctl, err := s.Build()
 	if err != nil {
@@ -208,7 +219,7 @@ func (h *harness) policyFor(o harnessOpts) *policy.Config {
 		dbMin = 3
 	}
 	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"),
-		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin}); err != nil {
+		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "Forecast": o.forecast}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", buf.Bytes())

@@ -16,7 +16,8 @@ func TestAlertRuleMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	h := newHarness(t, harnessOpts{})
+	// With a forecast, so its series exist (a vector without one has none).
+	h := newHarness(t, harnessOpts{forecast: "        forecast: {mode: forecast_only}"})
 	h.run(2 * time.Minute)
 	h.ctl.ReloadResult(true)
 	mfs, err := h.reg.Gather()

@@ -47,8 +47,11 @@ func TestExampleValidates(t *testing.T) {
 	prod := cfg.Clusters[0].Roles[Coordinators]
 	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: 10 * time.Minute}) ||
 		prod.Step.Up != (Step{Percent: 100}) || prod.Step.Down != (Step{Count: 1}) ||
-		len(prod.Schedule) != 1 || prod.Schedule[0].TimeZone != "Europe/Berlin" {
-		t.Errorf("prod coordinators = %+v", prod)
+		len(prod.Schedule) != 0 || prod.Forecast == nil || prod.Forecast.Mode != ForecastAndScale || prod.Forecast.PromQL == "" {
+		t.Errorf("prod coordinators = %+v (the forecast replaces the schedule floor)", prod)
+	}
+	if st := cfg.Clusters[1].Roles[Coordinators]; len(st.Schedule) != 1 || st.Schedule[0].TimeZone != "Europe/Berlin" {
+		t.Errorf("staging coordinators = %+v", st)
 	}
 	if k := prod.Metrics[2].Key(); k != `promql:sum(rate(http_requests_total{job="api"}[2m]))` {
 		t.Errorf("promql key = %q", k)
@@ -65,7 +68,7 @@ func TestExampleShowsEveryOption(t *testing.T) {
 		"min:", "max:", "metrics:", "signal:", "promql:", "target:", "target_per_instance:", "strategy: threshold",
 		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
 		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:",
-		"strategy: hpa", "multiplier:"} {
+		"strategy: hpa", "multiplier:", "forecast:", "mode:", "season:", "history:", "lead:", "max_error:"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("example does not show %q", key)
 		}
