@@ -120,7 +120,7 @@ func TestLivePrometheus(t *testing.T) {
 		s := &controller.Setup{
 			MarathonURL: w.MarathonURL(), MesosURL: mesos.URL, Interval: time.Second, SourceTimeout: 2 * time.Second, DryRun: dry,
 			PrometheusURL: history.URL,
-			Backoff: controller.BackoffSettings{Initial: time.Second, Max: 2 * time.Second},
+			Backoff:       controller.BackoffSettings{Initial: time.Second, Max: 2 * time.Second},
 		}
 		if dry {
 			s.MesosURL = w.MesosURL()
