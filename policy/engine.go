@@ -371,7 +371,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 
 	// 1b. Capacity terms: each gives a desired count, the largest wins.
 	forecastWon := false
-	if need, use := forecastTerm(rp, obs, h, out.Metrics, current, &out.Forecast); use && need > combined {
+	if need, use := forecastTerm(rp, obs, h, out.Metrics, current, k.tol, &out.Forecast); use && need > combined {
 		combined, forecastWon = need, true
 	}
 

@@ -77,7 +77,7 @@ func InstanceDemand(demand, load float64) float64 {
 // demand observed now to the history, forecasts the demand over the lead
 // and converts it to a count. use says whether the engine takes that count
 // (the largest term wins); out says what the forecast is and why not.
-func forecastTerm(rp *RolePolicy, obs *Observation, h *History, results []MetricResult, current int, out *ForecastResult) (need int, use bool) {
+func forecastTerm(rp *RolePolicy, obs *Observation, h *History, results []MetricResult, current int, tol float64, out *ForecastResult) (need int, use bool) {
 	*out = ForecastResult{}
 	fp := rp.Forecast
 	if fp == nil {
@@ -113,6 +113,13 @@ func forecastTerm(rp *RolePolicy, obs *Observation, h *History, results []Metric
 		out.Reason = ForecastReasonOnly
 	default:
 		out.Used = true
+		// The metrics' dead band holds for the forecast too: demand within
+		// the tolerance of what the instances in place serve at the
+		// target asks for no more of them.
+		if base := max(obs.Target, 0); current > 0 && out.Desired > base &&
+			fc.Value <= out.PerInstance*float64(current)*(1+tol)+eps {
+			return base, true
+		}
 		return out.Desired, true
 	}
 	return out.Desired, false

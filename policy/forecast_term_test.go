@@ -140,3 +140,30 @@ func TestInstanceDemand(t *testing.T) {
 		t.Fatalf("reactiveLoad = %g, want 4", got)
 	}
 }
+
+func TestForecastTermDeadBand(t *testing.T) {
+	// 4 instances at the cpu target serve 400 rps now: 100 each. A
+	// forecast within the tolerance (10 %) above that keeps 4; beyond it,
+	// the forecast's count.
+	now := fcStart.Add(4*24*time.Hour + 7*time.Hour)
+	for _, c := range []struct {
+		forecast float64
+		want     int
+	}{
+		{forecast: 430, want: 4},
+		{forecast: 460, want: 5},
+		{forecast: 720, want: 8},
+	} {
+		rp := forecastRole(ForecastAndScale, 0.25)
+		var h History
+		h.Demand().Resize(HistorySpan(rp.Forecast))
+		for ts := fcStart; ts.Before(now); ts = ts.Add(time.Minute) {
+			h.Demand().Add(ts, c.forecast)
+		}
+		var rec Recommendation
+		Recommend(rp, observeRole(now, 4, 400, 0.65), &h, &rec)
+		if !rec.Forecast.Used || rec.Desired != c.want {
+			t.Errorf("forecast %.0f rps: desired %d (%s, %+v), want %d", c.forecast, rec.Desired, rec.Reasons, rec.Forecast, c.want)
+		}
+	}
+}
