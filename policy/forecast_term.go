@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // ForecastResult is the forecast's part of a recommendation.
 type ForecastResult struct {
@@ -17,10 +20,35 @@ type ForecastResult struct {
 	Reason      string // why it was not used ("" when used)
 }
 
+// perInstanceKeep is how many recent per-instance estimates the count
+// uses the median of: one interval's is off when the cpu it is derived
+// from lags a sudden change of the rate.
+const perInstanceKeep = 16
+
 // forecastState is what a History keeps for the forecast.
 type forecastState struct {
-	demand      DemandHistory
-	perInstance float64 // the last per-instance demand known
+	demand DemandHistory
+	// The recent per-instance demand estimates, a ring.
+	perInst [perInstanceKeep]float64
+	n, next int
+}
+
+// perInstance is the median of the recent estimates (0 without one).
+func (st *forecastState) perInstance() float64 {
+	if st.n == 0 {
+		return 0
+	}
+	var v [perInstanceKeep]float64
+	copy(v[:], st.perInst[:st.n])
+	s := v[:st.n]
+	slices.Sort(s)
+	return s[(st.n-1)/2]
+}
+
+func (st *forecastState) addPerInstance(x float64) {
+	st.perInst[st.next] = x
+	st.next = (st.next + 1) % perInstanceKeep
+	st.n = min(st.n+1, perInstanceKeep)
 }
 
 // Demand returns the role's demand history, e.g. to fill it from
@@ -93,10 +121,10 @@ func forecastTerm(rp *RolePolicy, obs *Observation, h *History, results []Metric
 		out.Now = dNow
 		st.demand.Add(obs.Now, dNow)
 		if pi := InstanceDemand(dNow, reactiveLoad(rp, results, current)); pi > 0 {
-			st.perInstance = pi
+			st.addPerInstance(pi)
 		}
 	}
-	out.PerInstance = st.perInstance
+	out.PerInstance = st.perInstance()
 	fc := ForecastDemand(fp, &st.demand, obs.Now)
 	out.Demand, out.Trained, out.Error = fc.Value, fc.Trained, fc.Error
 	if out.PerInstance > 0 {

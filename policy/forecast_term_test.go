@@ -167,3 +167,24 @@ func TestForecastTermDeadBand(t *testing.T) {
 		}
 	}
 }
+
+func TestPerInstanceMedian(t *testing.T) {
+	// One interval where the cpu lags a drop of the rate gives a low
+	// estimate; the median of the recent ones ignores it.
+	var st forecastState
+	if st.perInstance() != 0 {
+		t.Fatal("an estimate without observations")
+	}
+	for _, x := range []float64{100, 102, 98, 30, 101} {
+		st.addPerInstance(x)
+	}
+	if got := st.perInstance(); got != 100 {
+		t.Fatalf("perInstance = %g, want the median 100", got)
+	}
+	for i := 0; i < 2*perInstanceKeep; i++ {
+		st.addPerInstance(50)
+	}
+	if got := st.perInstance(); got != 50 || st.n != perInstanceKeep {
+		t.Fatalf("perInstance = %g over %d, want 50 over the last %d", got, st.n, perInstanceKeep)
+	}
+}
