@@ -167,7 +167,7 @@ func (w *worker) reportForecast() {
 		}
 		fs.HistoryError = w.fc.err
 	}
-	if fr.Now > 0 {
+	if fr.NowOK {
 		v := fr.Now
 		fs.Now = &v
 	}

@@ -9,7 +9,8 @@ import (
 type ForecastResult struct {
 	Enabled bool    // the role has a forecast: block
 	Used    bool    // its count took part in the decision (forecast_and_scale, trained, good enough)
-	Now     float64 // demand observed now (requests per second); 0 when unknown
+	Now     float64 // demand observed now (requests per second), when NowOK
+	NowOK   bool
 	Demand  float64 // forecast demand: the highest over [now, now+lead]
 	Trained bool
 	Error   float64 // recent error (WAPE); meaningful when Trained
@@ -118,7 +119,7 @@ func forecastTerm(rp *RolePolicy, obs *Observation, h *History, results []Metric
 	}
 	dNow, ok := demandNow(obs)
 	if ok {
-		out.Now = dNow
+		out.Now, out.NowOK = dNow, true
 		st.demand.Add(obs.Now, dNow)
 		if pi := InstanceDemand(dNow, reactiveLoad(rp, results, current)); pi > 0 {
 			st.addPerInstance(pi)
