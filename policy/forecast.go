@@ -61,6 +61,7 @@ const (
 	levelBins   = 12 // 3 h: slow enough that a crowd of an hour does not move it
 	errorBins   = 48 // 12 h of one-bin-ahead forecasts
 	minSeasons  = 2  // past seasons a profile value needs
+	staleBins   = 4  // an hour without a value: the level is unknown
 	// maxErrorValue caps the published error (a forecast of load where
 	// none came is "infinitely" wrong; JSON has no Inf).
 	maxErrorValue = 10
@@ -276,6 +277,7 @@ func ForecastDemand(fp *ForecastPolicy, d *DemandHistory, now time.Time) Demand 
 		out.Value = max(out.Value, p*d.level)
 		found = true
 	}
-	out.Trained = found && d.errOK
+	// A history that stopped an hour ago no longer knows today's level.
+	out.Trained = found && d.errOK && from-d.newest <= staleBins
 	return out
 }

@@ -119,6 +119,13 @@ func TestForecastDemand(t *testing.T) {
 			maxErr:  0.05,
 		},
 		{
+			name: "a history that stopped two hours ago is not trusted",
+			feed: func(d *DemandHistory) {
+				feedMinutes(d, fcStart, 4*day+8*60, func(i int, t time.Time) (float64, bool) { return diurnal(t), true })
+			},
+			at: fcStart.Add(4*24*time.Hour + 10*time.Hour),
+		},
+		{
 			name: "a clock jump forward past the history forgets it",
 			feed: func(d *DemandHistory) {
 				feedMinutes(d, fcStart, 4*day, func(i int, t time.Time) (float64, bool) { return diurnal(t), true })
