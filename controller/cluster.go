@@ -266,6 +266,8 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 				req.Signals[string(r)] = append(req.Signals[string(r)], m.Signal)
 			}
 		}
+		// The SLO model learns from these whether or not they are metrics.
+		req.Signals[string(r)] = append(req.Signals[string(r)], policy.SLOSignals(w.rp)...)
 		if w.rp.Forecast != nil && !slices.Contains(req.Signals[string(r)], policy.ForecastSignal) {
 			req.Signals[string(r)] = append(req.Signals[string(r)], policy.ForecastSignal)
 		}

@@ -48,6 +48,11 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         cooldown: {up: 1m, down: 3m}
         paused: {{.Paused}}
         manual_hold: 10m
+{{- if .SLO}}
+        slo:
+          latency_p95: 500ms
+          trend: {window: 5m}
+{{- end}}
 {{- if .Forecast}}
 {{.Forecast}}{{end}}
       dbservers:
@@ -60,6 +65,9 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
         cooldown: {up: 2m, down: 3m}
         step: {up: 1, down: 1}
         paused: {{.DBPaused}}
+{{- if .DBSLO}}
+        slo: {latency_p95: 250ms}
+{{- end}}
 `))
 
 // faultProxy sits between the controller and the emulated Marathon: a real
@@ -143,6 +151,8 @@ type harnessOpts struct {
 	forecast  string
 	promURL   string
 	onHistory func(cluster string, role policy.Role, points int, err error)
+	slo       bool // the coordinators size for an SLO
+	dbSLO     bool // the DB servers size for an SLO
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -219,7 +229,7 @@ func (h *harness) policyFor(o harnessOpts) *policy.Config {
 		dbMin = 3
 	}
 	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"),
-		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "Forecast": o.forecast}); err != nil {
+		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "SLO": o.slo, "DBSLO": o.dbSLO, "Forecast": o.forecast}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", buf.Bytes())

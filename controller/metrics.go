@@ -45,6 +45,7 @@ type promMetrics struct {
 	forecastError    *prometheus.GaugeVec
 	forecastDesired  *prometheus.GaugeVec
 	forecastUsed     *prometheus.GaugeVec
+	slo              *sloMetrics
 }
 
 func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetrics {
@@ -136,6 +137,7 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 		Name: "arangoscale_foreign_cleaned_servers",
 		Help: "DB servers in ArangoDB's cleanedServers that no scale-down of this controller chose; never killed unless the policy wants a scale-down.",
 	}, []string{"cluster"})
+	m.slo = newSLOMetrics(f)
 	m.interval = f.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "arangoscale_reconcile_interval_seconds",
 		Help: "The reconcile interval in force for a cluster (alerts compare staleness with it).",
@@ -184,6 +186,7 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	m.removedServers.DeletePartialMatch(l)
 	m.holdUntil.DeletePartialMatch(l)
 	m.holdCount.DeletePartialMatch(l)
+	m.slo.forget(l)
 }
 
 // SumSeries adds up the values of every counter or gauge series of the

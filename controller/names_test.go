@@ -16,9 +16,13 @@ func TestAlertRuleMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	// With a forecast, so its series exist (a vector without one has none).
-	h := newHarness(t, harnessOpts{forecast: "        forecast: {mode: forecast_only}"})
-	h.run(2 * time.Minute)
+	// With an slo whose model gets ready, and a forecast: their gauges
+	// have series only then.
+	h := newHarness(t, harnessOpts{slo: true, forecast: "        forecast: {mode: forecast_only}"})
+	for _, rps := range []float64{600, 1100, 900, 1400} {
+		h.setRPS(rps)
+		h.run(3 * time.Minute)
+	}
 	h.ctl.ReloadResult(true)
 	mfs, err := h.reg.Gather()
 	if err != nil {

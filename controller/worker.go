@@ -48,25 +48,27 @@ type worker struct {
 
 // RoleStatus is the /status entry of one role.
 type RoleStatus struct {
-	Role          string         `json:"role"`
-	App           string         `json:"app"`
-	Strategy      string         `json:"strategy,omitempty"` // hpa or threshold when the role runs one of them
-	Current       int            `json:"current"`
-	Healthy       int            `json:"healthy"`
-	Target        int            `json:"target"`
-	Desired       int            `json:"desired"`
-	Min           int            `json:"min"`
-	Max           int            `json:"max"`
-	Direction     string         `json:"direction"`
-	Reasons       []string       `json:"reasons"`
-	Blocked       []string       `json:"blocked,omitempty"`
-	Signals       []SignalStatus `json:"signals"`
-	DecidedAt     time.Time      `json:"decided_at"`
-	LastAction    *ActionStatus  `json:"last_action,omitempty"`
-	CooldownUntil *time.Time     `json:"cooldown_until,omitempty"`
-	BackoffUntil  *time.Time     `json:"backoff_until,omitempty"`
-	Errors        []string       `json:"errors,omitempty"`
-	Paused        bool           `json:"paused"`
+	Role      string         `json:"role"`
+	App       string         `json:"app"`
+	Strategy  string         `json:"strategy,omitempty"` // hpa or threshold when the role runs one of them
+	Current   int            `json:"current"`
+	Healthy   int            `json:"healthy"`
+	Target    int            `json:"target"`
+	Desired   int            `json:"desired"`
+	Min       int            `json:"min"`
+	Max       int            `json:"max"`
+	Direction string         `json:"direction"`
+	Reasons   []string       `json:"reasons"`
+	Blocked   []string       `json:"blocked,omitempty"`
+	Signals   []SignalStatus `json:"signals"`
+	// Capacity is the SLO model of a role with an slo: (absent without).
+	Capacity      *CapacityStatus `json:"capacity,omitempty"`
+	DecidedAt     time.Time       `json:"decided_at"`
+	LastAction    *ActionStatus   `json:"last_action,omitempty"`
+	CooldownUntil *time.Time      `json:"cooldown_until,omitempty"`
+	BackoffUntil  *time.Time      `json:"backoff_until,omitempty"`
+	Errors        []string        `json:"errors,omitempty"`
+	Paused        bool            `json:"paused"`
 	// Forecast is the role's forecast; absent without a forecast: block.
 	Forecast *ForecastStatus `json:"forecast,omitempty"`
 	// Observed: the role's Marathon app was read at least once since the
@@ -158,6 +160,7 @@ func (w *worker) forgetMetrics() {
 	m.actions.DeletePartialMatch(l)
 	m.lastReconcile.DeletePartialMatch(l)
 	w.forgetForecastMetrics()
+	m.slo.forget(l)
 }
 
 // fail records a failed call and backs off exponentially.
@@ -349,12 +352,17 @@ func (w *worker) buildObservation(ctx context.Context, ob *observation, app *mar
 		}
 		o.Metrics[key] = policy.MetricValue{Values: s.Values, Missing: s.Missing, Reason: s.Reason, Aggregate: s.Aggregate}
 	}
-	if w.rp.Forecast != nil {
-		// The forecast follows the role's request rate, a metric or not.
-		if _, ok := o.Metrics[policy.ForecastSignal]; !ok {
-			if s := rs[policy.ForecastSignal]; s != nil {
-				o.Metrics[policy.ForecastSignal] = policy.MetricValue{Values: s.Values, Missing: s.Missing, Reason: s.Reason, Aggregate: s.Aggregate}
+	for _, key := range policy.SLOSignals(w.rp) {
+		if s := rs[key]; s != nil {
+			if _, listed := o.Metrics[key]; !listed {
+				o.Metrics[key] = policy.MetricValue{Values: s.Values, Missing: s.Missing, Reason: s.Reason, Aggregate: s.Aggregate}
 			}
+		}
+	}
+	if s := rs[policy.ForecastSignal]; w.rp.Forecast != nil && s != nil {
+		// The forecast follows the role's request rate, a metric or not.
+		if _, listed := o.Metrics[policy.ForecastSignal]; !listed {
+			o.Metrics[policy.ForecastSignal] = policy.MetricValue{Values: s.Values, Missing: s.Missing, Reason: s.Reason, Aggregate: s.Aggregate}
 		}
 	}
 
@@ -399,6 +407,8 @@ func (w *worker) report(now time.Time, app *marathon.App) {
 	st.Blocked = rec.Blocked.Strings()
 	st.DecidedAt = now
 	st.Paused = w.obs.Constraints.Paused
+	st.Capacity = capacityStatus(rec)
+	m.slo.publish(cl, role, &rec.Capacity)
 	st.Signals = st.Signals[:0]
 	for i, mr := range rec.Metrics {
 		st.Signals = append(st.Signals, SignalStatus{

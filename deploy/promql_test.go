@@ -8,7 +8,8 @@ import (
 )
 
 // contract is DESIGN.md "Metrics" plus arangoscale_failed_servers_with_shards,
-// arangoscale_reconcile_interval_seconds and the discovery gauges.
+// arangoscale_reconcile_interval_seconds, the discovery gauges and the SLO
+// model's gauges.
 var contract = []string{
 	"arangoscale_build_info",
 	"arangoscale_instances",
@@ -38,6 +39,12 @@ var contract = []string{
 	"arangoscale_forecast_error",
 	"arangoscale_forecast_desired_instances",
 	"arangoscale_forecast_used",
+	// Roles with an slo: (README "SLO").
+	"arangoscale_slo_model_ready",
+	"arangoscale_capacity_per_instance_rps",
+	"arangoscale_slo_utilization_target",
+	"arangoscale_headroom_ratio",
+	"arangoscale_slo_desired_instances",
 }
 
 // inContract reports whether a series name belongs to a contract metric

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -88,6 +89,12 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 		}
 		return nil, fmt.Errorf("metrics body: %w: %w", ErrBadBody, err)
 	}
+	s.fromFamilies(fams)
+	return s, nil
+}
+
+// fromFamilies fills s from the families expfmt parsed.
+func (s *arangoSample) fromFamilies(fams map[string]*dto.MetricFamily) {
 	for _, name := range arangoScalars {
 		if name == s.suspect {
 			continue
@@ -110,7 +117,7 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 			s.values[name] = sum
 		}
 	}
-	s.hist, s.histOK, s.histWhy = requestHistogram(fams[mRequestTime], s.suspect == mRequestTime)
+	s.hist, s.histOK, s.histWhy = requestHistogram(histSeriesOf(fams[mRequestTime]), s.suspect == mRequestTime)
 	if s.role == "" {
 		if mf := fams[mRequestTime]; mf != nil {
 			for _, m := range mf.GetMetric() {
@@ -120,7 +127,6 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 			}
 		}
 	}
-	return s, nil
 }
 
 // normalizeRole upper-cases an ArangoDB role and spells DB servers
@@ -160,27 +166,43 @@ func selectFamilies(body []byte) ([]byte, []int, error) {
 		} else {
 			rest = nil
 		}
-		t := bytes.TrimLeft(line, " \t")
+		t := trimBlank(line)
 		var fam []byte
 		switch {
 		case len(t) == 0 || t[0] == '\n' || t[0] == '\r':
 			continue
 		case t[0] == '#':
-			c := bytes.TrimLeft(t[1:], " \t")
+			c := trimBlank(t[1:])
 			if !bytes.HasPrefix(c, []byte("TYPE ")) && !bytes.HasPrefix(c, []byte("HELP ")) {
 				continue
 			}
-			c = bytes.TrimLeft(c[5:], " \t")
-			if end := bytes.IndexAny(c, " \t\r\n"); end >= 0 {
-				c = c[:end]
+			c = trimBlank(c[5:])
+			for i, b := range c {
+				if b == ' ' || b == '\t' || b == '\r' || b == '\n' {
+					c = c[:i]
+					break
+				}
 			}
 			fam = c
 		default:
-			if !isNameStart(t[0]) || !bytes.ContainsAny(t, " \t}") {
+			// The name ends at the first of "{} \t"; a sample line has a
+			// blank or "}" somewhere (bytes.IndexAny/ContainsAny, by hand:
+			// this runs for every line of every scrape).
+			end := -1
+			for i, b := range t {
+				if b == '{' || b == '}' || b == ' ' || b == '\t' {
+					end = i
+					break
+				}
+			}
+			ok := end >= 0 && t[end] != '{'
+			for i := end + 1; !ok && end >= 0 && i < len(t); i++ {
+				ok = t[i] == ' ' || t[i] == '\t' || t[i] == '}'
+			}
+			if !isNameStart(t[0]) || !ok {
 				return nil, nil, fmt.Errorf("metrics body line %d: %w: not a sample line: %q", n, ErrBadBody, clip(t, 60))
 			}
 			sawSample = true
-			end := bytes.IndexAny(t, "{} \t")
 			fam = t[:end]
 			if base, ok := bytes.CutSuffix(fam, []byte("_bucket")); ok && string(base) == mRequestTime {
 				fam = base
@@ -200,6 +222,14 @@ func selectFamilies(body []byte) ([]byte, []int, error) {
 		return nil, nil, fmt.Errorf("metrics body: %w: no samples", ErrBadBody)
 	}
 	return out, orig, nil
+}
+
+// trimBlank is bytes.TrimLeft(b, " \t").
+func trimBlank(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
 }
 
 func isNameStart(b byte) bool {
@@ -244,42 +274,75 @@ func scalarValue(m *dto.Metric) (float64, bool) {
 	return v, true
 }
 
+// histSeries is one label set of the request-time histogram: its buckets
+// in the order of the body, and whether it has a _count line.
+type histSeries struct {
+	bounds, counts []float64
+	hasCount       bool
+}
+
+// histFamily is the request-time family as the parsers see it: absent,
+// present with another type, or a histogram with its label sets in order.
+type histFamily struct {
+	present, isHist bool
+	series          []histSeries
+}
+
+// histSeriesOf turns expfmt's family into a histFamily.
+func histSeriesOf(mf *dto.MetricFamily) histFamily {
+	if mf == nil || len(mf.GetMetric()) == 0 {
+		return histFamily{}
+	}
+	f := histFamily{present: true, isHist: mf.GetType() == dto.MetricType_HISTOGRAM}
+	if !f.isHist {
+		return f
+	}
+	for _, m := range mf.GetMetric() {
+		dh := m.GetHistogram()
+		var hs histSeries
+		if dh != nil {
+			hs.hasCount = dh.SampleCount != nil || dh.SampleCountFloat != nil
+			for _, b := range dh.GetBucket() {
+				c := float64(b.GetCumulativeCount())
+				if b.CumulativeCountFloat != nil {
+					c = b.GetCumulativeCountFloat()
+				}
+				hs.bounds = append(hs.bounds, b.GetUpperBound())
+				hs.counts = append(hs.counts, c)
+			}
+		}
+		f.series = append(f.series, hs)
+	}
+	return f
+}
+
 // requestHistogram merges the request-time histograms of all label sets
 // (bucket by bucket) and checks that each is complete.
-func requestHistogram(mf *dto.MetricFamily, suspect bool) (histogram, bool, string) {
+func requestHistogram(f histFamily, suspect bool) (histogram, bool, string) {
 	if suspect {
 		return histogram{}, false, mRequestTime + ": last line of a body without final newline (possibly truncated)"
 	}
-	if mf == nil || len(mf.GetMetric()) == 0 {
+	if !f.present {
 		return histogram{}, false, mRequestTime + " not present"
 	}
-	if mf.GetType() != dto.MetricType_HISTOGRAM {
+	if !f.isHist {
 		return histogram{}, false, mRequestTime + " is not a histogram"
 	}
 	var h histogram
-	for i, m := range mf.GetMetric() {
-		dh := m.GetHistogram()
-		bs := dh.GetBucket()
-		if dh == nil || len(bs) == 0 || (dh.SampleCount == nil && dh.SampleCountFloat == nil) ||
-			!math.IsInf(bs[len(bs)-1].GetUpperBound(), 1) {
+	for i, hs := range f.series {
+		bs := hs.bounds
+		if len(bs) == 0 || !hs.hasCount || !math.IsInf(bs[len(bs)-1], 1) {
 			return histogram{}, false, mRequestTime + " incomplete (no +Inf bucket or _count; truncated?)"
 		}
 		if i == 0 {
-			h.bounds = make([]float64, len(bs))
+			h.bounds = slices.Clone(bs)
 			h.cum = make([]float64, len(bs))
-			for j, b := range bs {
-				h.bounds[j] = b.GetUpperBound()
-			}
 		} else if len(bs) != len(h.bounds) {
 			return histogram{}, false, mRequestTime + ": label sets with different buckets"
 		}
 		prevUB, prevC := math.Inf(-1), 0.0
-		for j, b := range bs {
-			ub := b.GetUpperBound()
-			c := float64(b.GetCumulativeCount())
-			if b.CumulativeCountFloat != nil {
-				c = b.GetCumulativeCountFloat()
-			}
+		for j, ub := range bs {
+			c := hs.counts[j]
 			if ub != h.bounds[j] || ub <= prevUB || c < prevC || math.IsNaN(c) {
 				return histogram{}, false, mRequestTime + ": buckets not ascending or not cumulative"
 			}

@@ -51,6 +51,7 @@ type (
 		Paused           bool          `yaml:"paused"`
 		ManualHold       string        `yaml:"manual_hold"`
 		Schedule         []effSchedule `yaml:"schedule,omitempty"`
+		SLO              *effSLO       `yaml:"slo,omitempty"`
 		Forecast         *effForecast  `yaml:"forecast,omitempty"`
 	}
 	effForecast struct {
@@ -60,6 +61,22 @@ type (
 		Lead     string  `yaml:"lead"`
 		MaxError float64 `yaml:"max_error"`
 		PromQL   string  `yaml:"promql,omitempty"`
+	}
+	effSLO struct {
+		LatencyP95     string       `yaml:"latency_p95,omitempty"`
+		QueueLength    float64      `yaml:"queue_length,omitempty"`
+		MaxUtilization float64      `yaml:"max_utilization"`
+		Lead           string       `yaml:"lead"`
+		Headroom       effHeadroom  `yaml:"headroom"`
+		Trend          *effTrendOpt `yaml:"trend,omitempty"`
+	}
+	effHeadroom struct {
+		Quantile   float64 `yaml:"quantile"`
+		Window     string  `yaml:"window"`
+		BaseWindow string  `yaml:"base_window"`
+	}
+	effTrendOpt struct {
+		Window string `yaml:"window"`
 	}
 	effUpDown struct {
 		Up   string `yaml:"up"`
@@ -160,6 +177,18 @@ func effectiveRole(rp *RolePolicy) *effRole {
 			em.Target, em.TargetPerInstance = m.Target, m.TargetPerInstance
 		}
 		er.Metrics = append(er.Metrics, em)
+	}
+	if o := rp.SLO; o != nil {
+		es := &effSLO{QueueLength: o.QueueLength, MaxUtilization: o.MaxUtilization, Lead: formatDuration(o.Lead),
+			Headroom: effHeadroom{Quantile: o.Headroom.Quantile, Window: formatDuration(o.Headroom.Window),
+				BaseWindow: formatDuration(o.Headroom.BaseWindow)}}
+		if o.LatencyP95 > 0 {
+			es.LatencyP95 = formatDuration(o.LatencyP95)
+		}
+		if o.Trend.Window > 0 {
+			es.Trend = &effTrendOpt{Window: formatDuration(o.Trend.Window)}
+		}
+		er.SLO = es
 	}
 	for _, s := range rp.Schedule {
 		tz := s.TimeZone

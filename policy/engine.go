@@ -58,6 +58,8 @@ type Recommendation struct {
 	Metrics   []MetricResult
 	Blocked   Reasons // the subset of Reasons that held the role back
 	Forecast  ForecastResult
+	// Capacity is the SLO model's part (zero without an SLO).
+	Capacity CapacityResult
 }
 
 // History is what the engine remembers of one role between calls. The
@@ -70,6 +72,7 @@ type History struct {
 	window []sample   // raw recommendations within the longest stabilization window
 	thr    []thrState // threshold counters, by metric index
 	fc     forecastState
+	capa   capHistory // the SLO model's samples (capacity.go)
 }
 
 type sample struct {
@@ -192,7 +195,7 @@ func ApplyStrategy(rp *RolePolicy) {
 	}
 	k := knobsOf(rp)
 	rp.Tolerance, rp.Stabilization, rp.Cooldown, rp.Step = k.tol, k.stab, k.cool, k.step
-	rp.Schedule = nil
+	rp.Schedule, rp.SLO = nil, nil
 	rp.Forecast = nil
 }
 
@@ -240,6 +243,11 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	var reasons, blocked Reasons
 	k := knobsOf(rp)
 
+	// 0. Capacity terms (capacity.go): a ready term replaces the metrics
+	// it models and competes with the others for the largest count.
+	termNeed, termWhy, termOK := capacityTerms(rp, obs, h, out)
+	var decider Reasons // the term's reason when it gave the largest count
+
 	// 1. Each metric's desired count.
 	if len(h.thr) != len(rp.Metrics) {
 		h.thr = make([]thrState, len(rp.Metrics))
@@ -252,6 +260,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	for i := range rp.Metrics {
 		m := &rp.Metrics[i]
 		st := &h.thr[i]
+		covered := termOK && sloCovers(m)
 		mr := MetricResult{Key: m.Key(), Target: m.Target}
 		if st.key != mr.Key {
 			*st = thrState{key: mr.Key}
@@ -268,7 +277,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 			if rp.OnMetricsMissing == MissingScaleUp {
 				mr.Desired = base + 1
 			}
-			anyMissing = true
+			anyMissing = anyMissing || !covered
 		case m.Strategy == StrategyThreshold:
 			mean, _ := stats(&mv)
 			mr.Value, mr.Desired, mr.Reason = mean, base, "within_tolerance"
@@ -340,6 +349,12 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 				mr.Desired, mr.Reason = min(want, base), "metrics"
 			}
 		}
+		if covered {
+			// The SLO model sizes for this signal instead.
+			mr.Reason = "slo"
+			out.Metrics = append(out.Metrics, mr)
+			continue
+		}
 		if !mr.Missing {
 			wantMax = max(wantMax, mr.Desired)
 		}
@@ -354,6 +369,14 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		}
 		combined = max(combined, mr.Desired)
 		out.Metrics = append(out.Metrics, mr)
+	}
+	if termOK {
+		if termNeed >= combined {
+			decider = termWhy
+		}
+		combined = max(combined, termNeed)
+		presentMax = max(presentMax, termNeed)
+		wantMax = max(wantMax, termNeed)
 	}
 	if combined < 0 {
 		combined = base
@@ -532,7 +555,7 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	case rec > base:
 		dir = Up
 		if metricRec > base && presentMax > base {
-			reasons |= ReasonMetrics
+			reasons |= why(decider)
 		}
 		if metricRec > base && forecastWon {
 			reasons |= ReasonForecast
@@ -540,13 +563,13 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	case rec < base:
 		dir = Down
 		if metricRec < base {
-			reasons |= ReasonMetrics
+			reasons |= why(decider)
 		}
 	}
 	if forecastWon && dir != Up && presentMax < base && rec > presentMax {
 		reasons |= ReasonForecast // it held a scale-down back
 	}
-	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSchedule|ReasonBounds|ReasonForecast) == 0 {
+	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSLO|ReasonTrend|ReasonSchedule|ReasonBounds|ReasonForecast) == 0 {
 		reasons |= ReasonWithinTolerance
 	}
 	if c.DryRun {
@@ -557,4 +580,13 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 	out.Direction = dir
 	out.Reasons = reasons
 	out.Blocked = blocked
+}
+
+// why is the reason of a move: the capacity term's when it gave the
+// largest count, else the metrics'.
+func why(decider Reasons) Reasons {
+	if decider != 0 {
+		return decider
+	}
+	return ReasonMetrics
 }

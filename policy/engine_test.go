@@ -364,7 +364,7 @@ func TestReasons(t *testing.T) {
 		t.Error("empty reasons")
 	}
 	all := ReasonList()
-	if len(all) != 18 {
+	if len(all) != 20 {
 		t.Fatalf("%d reasons", len(all))
 	}
 	seen := map[string]bool{}
@@ -377,7 +377,7 @@ func TestReasons(t *testing.T) {
 	}
 	for _, want := range []string{"within_tolerance", "stabilizing", "cooldown", "deployment_in_progress", "at_max", "at_min",
 		"capacity", "metrics_missing", "unsafe_cluster", "replication_floor", "paused", "manual_override", "backoff", "dry_run",
-		"metrics", "schedule", "bounds"} {
+		"metrics", "schedule", "bounds", "slo", "trend"} {
 		if !seen[want] {
 			t.Errorf("no reason %q", want)
 		}

@@ -45,13 +45,16 @@ func TestExampleValidates(t *testing.T) {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	prod := cfg.Clusters[0].Roles[Coordinators]
-	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: 10 * time.Minute}) ||
+	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: time.Minute}) ||
 		prod.Step.Up != (Step{Percent: 100}) || prod.Step.Down != (Step{Count: 1}) ||
 		len(prod.Schedule) != 0 || prod.Forecast == nil || prod.Forecast.Mode != ForecastAndScale || prod.Forecast.PromQL == "" {
 		t.Errorf("prod coordinators = %+v (the forecast replaces the schedule floor)", prod)
 	}
 	if st := cfg.Clusters[1].Roles[Coordinators]; len(st.Schedule) != 1 || st.Schedule[0].TimeZone != "Europe/Berlin" {
 		t.Errorf("staging coordinators = %+v", st)
+	}
+	if o := prod.SLO; o == nil || o.LatencyP95 != 500*time.Millisecond || o.MaxUtilization != 0.85 || o.Trend.Window != 5*time.Minute {
+		t.Errorf("prod coordinators slo = %+v", o)
 	}
 	if k := prod.Metrics[2].Key(); k != `promql:sum(rate(http_requests_total{job="api"}[2m]))` {
 		t.Errorf("promql key = %q", k)
@@ -68,7 +71,8 @@ func TestExampleShowsEveryOption(t *testing.T) {
 		"min:", "max:", "metrics:", "signal:", "promql:", "target:", "target_per_instance:", "strategy: threshold",
 		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
 		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:",
-		"strategy: hpa", "multiplier:", "forecast:", "mode:", "season:", "history:", "lead:", "max_error:"} {
+		"strategy: hpa", "multiplier:", "slo:", "latency_p95:", "queue_length:", "max_utilization:", "lead:",
+		"headroom:", "quantile:", "window:", "base_window:", "trend:", "forecast:", "mode:", "season:", "history:", "max_error:"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("example does not show %q", key)
 		}

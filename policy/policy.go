@@ -137,6 +137,9 @@ type RolePolicy struct {
 	ManualHold       time.Duration
 	Schedule         []ScheduleEntry
 	Forecast         *ForecastPolicy // nil: none
+	// SLO, when set, sizes the role for a latency or queue objective by a
+	// learned model of one instance (capacity.go); nil: metrics only.
+	SLO *SLO
 }
 
 // UpDown is a pair of durations, one per direction.

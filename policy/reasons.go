@@ -49,6 +49,8 @@ const (
 	ReasonSchedule // a schedule floor
 	ReasonBounds   // current outside min/max or under the replication floor
 	ReasonForecast // the forecast's count (forecast_and_scale)
+	ReasonSLO      // the SLO model's count for the current demand
+	ReasonTrend    // the SLO model's count for the demand a rise brings within the lead
 
 	reasonEnd
 )
@@ -56,7 +58,7 @@ const (
 // ReasonList returns every single reason in declaration order, e.g. to set
 // a 0/1 gauge per reason.
 func ReasonList() []Reasons {
-	out := make([]Reasons, 0, 18)
+	out := make([]Reasons, 0, 20)
 	for r := Reasons(1); r < reasonEnd; r <<= 1 {
 		out = append(out, r)
 	}
@@ -102,6 +104,10 @@ func (r Reasons) name() string {
 		return "bounds"
 	case ReasonForecast:
 		return "forecast"
+	case ReasonSLO:
+		return "slo"
+	case ReasonTrend:
+		return "trend"
 	}
 	return ""
 }
@@ -130,7 +136,7 @@ func (r Reasons) Primary() string {
 	// (hard safety before soft hysteresis), dry_run last.
 	order := [...]Reasons{
 		ReasonPaused, ReasonManualOverride,
-		ReasonBounds, ReasonSchedule, ReasonForecast, ReasonMetrics,
+		ReasonBounds, ReasonSchedule, ReasonForecast, ReasonTrend, ReasonSLO, ReasonMetrics,
 		ReasonBackoff, ReasonDeploymentInProgress, ReasonUnsafeCluster,
 		ReasonReplicationFloor, ReasonCapacity, ReasonAtMax, ReasonAtMin,
 		ReasonCooldown, ReasonStabilizing, ReasonMetricsMissing,

@@ -66,6 +66,10 @@ func (t *Template) Instantiate(name string, endpoints []string, apps MarathonRef
 		cp := *rp
 		cp.Metrics = append([]Metric(nil), rp.Metrics...)
 		cp.Schedule = append([]ScheduleEntry(nil), rp.Schedule...)
+		if rp.SLO != nil {
+			o := *rp.SLO
+			cp.SLO = &o
+		}
 		c.Roles[r] = &cp
 	}
 	return c, nil

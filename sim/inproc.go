@@ -62,12 +62,21 @@ func (t *InProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The request as the server parses it from the wire.
-	var wire bytes.Buffer
-	if err := req.Write(&wire); err != nil {
+	// The request as the server parses it from the wire. The wire buffer
+	// and its reader are reused: the handler has read the body by the time
+	// it returns.
+	wr := wirePool.Get().(*wire)
+	defer func() {
+		if wr.buf.Cap() <= 64<<10 { // not a large upload's buffer
+			wirePool.Put(wr)
+		}
+	}()
+	wr.buf.Reset()
+	if err := req.Write(&wr.buf); err != nil {
 		return nil, fmt.Errorf("sim: in-process request: %w", err)
 	}
-	sreq, err := http.ReadRequest(bufio.NewReader(&wire))
+	wr.r.Reset(&wr.buf)
+	sreq, err := http.ReadRequest(wr.r)
 	if err != nil {
 		return nil, fmt.Errorf("sim: in-process request: %w", err)
 	}
@@ -76,6 +85,7 @@ func (t *InProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	rw := &recorder{hdr: http.Header{}}
 	h.ServeHTTP(rw, sreq)
+	wr.r.Reset(nil)
 	if err := ctx.Err(); err != nil {
 		return nil, err // the client gave up before the answer
 	}
@@ -84,6 +94,14 @@ func (t *InProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return rw.response(req), nil
 }
+
+// wire is a request's bytes and the server-side reader over them.
+type wire struct {
+	buf bytes.Buffer
+	r   *bufio.Reader
+}
+
+var wirePool = sync.Pool{New: func() any { return &wire{r: bufio.NewReader(nil)} }}
 
 // recorder is the handler's http.ResponseWriter.
 type recorder struct {

@@ -30,6 +30,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // controller over HTTP to the emulated world) and the baselines, printing
 // a Markdown table and writing CSV and PNG to --out.
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
+	defer tuneSimulateGC()()
 	// With --faults it is the chaos run instead: the controller under
 	// injected faults, checked against its invariants, seed by seed.
 	for _, a := range args {

@@ -293,39 +293,77 @@ func (c *Cluster) handleHealth(w http.ResponseWriter, r *http.Request) {
 		if u, err := url.Parse(strings.Replace(s.endpoint, "tcp://", "http://", 1)); err == nil {
 			host = u.Hostname()
 		}
-		health[s.id] = map[string]any{
-			"Endpoint":      s.endpoint,
-			"Role":          roleName(s.role),
-			"ShortName":     s.shortName,
-			"Status":        status,
-			"SyncStatus":    sync,
-			"CanBeDeleted":  s.status == StatusFailed && counts[s.id] == 0,
-			"Version":       c.p.Version,
-			"Engine":        "rocksdb",
-			"Host":          host,
-			"LastAckedTime": stamp(acked),
-			"SyncTime":      stamp(acked),
-			"Timestamp":     stamp(acked),
+		at := stamp(acked)
+		health[s.id] = serverHealth{
+			Endpoint:      s.endpoint,
+			Role:          roleName(s.role),
+			ShortName:     s.shortName,
+			Status:        status,
+			SyncStatus:    sync,
+			CanBeDeleted:  s.status == StatusFailed && counts[s.id] == 0,
+			Version:       c.p.Version,
+			Engine:        "rocksdb",
+			Host:          host,
+			LastAckedTime: at,
+			SyncTime:      at,
+			Timestamp:     at,
 		}
 	}
 	for i := 0; i < c.p.Agents; i++ {
 		// Agents as in the 3.4 sample: no ShortName, no SyncStatus, the
 		// leader's ID in Leader.
-		health[agentID(c.name, i)] = map[string]any{
-			"Endpoint":      fmt.Sprintf("tcp://agent-%d.invalid:8531", i),
-			"Role":          "Agent",
-			"Status":        StatusGood,
-			"CanBeDeleted":  false,
-			"Version":       c.p.Version,
-			"Engine":        "rocksdb",
-			"Leader":        agentID(c.name, 0),
-			"Leading":       i == 0,
-			"LastAckedTime": 0.1,
+		health[agentID(c.name, i)] = agentHealth{
+			Endpoint:      fmt.Sprintf("tcp://agent-%d.invalid:8531", i),
+			Role:          "Agent",
+			Status:        StatusGood,
+			CanBeDeleted:  false,
+			Version:       c.p.Version,
+			Engine:        "rocksdb",
+			Leader:        agentID(c.name, 0),
+			Leading:       i == 0,
+			LastAckedTime: 0.1,
 		}
 	}
 	c.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"ClusterId": c.id, "Health": health, "error": false, "code": 200})
+	writeJSON(w, http.StatusOK, healthAnswer{ClusterID: c.id, Health: health, Error: false, Code: 200})
 }
+
+// The health answer's objects as structs, fields in the sorted order
+// encoding/json gives map keys: the same bytes as maps, encoded without
+// sorting and reflecting on every key (TestHealthBytes).
+type (
+	healthAnswer struct {
+		ClusterID string         `json:"ClusterId"`
+		Health    map[string]any `json:"Health"`
+		Code      int            `json:"code"`
+		Error     bool           `json:"error"`
+	}
+	serverHealth struct {
+		CanBeDeleted  bool   `json:"CanBeDeleted"`
+		Endpoint      string `json:"Endpoint"`
+		Engine        string `json:"Engine"`
+		Host          string `json:"Host"`
+		LastAckedTime string `json:"LastAckedTime"`
+		Role          string `json:"Role"`
+		ShortName     string `json:"ShortName"`
+		Status        string `json:"Status"`
+		SyncStatus    string `json:"SyncStatus"`
+		SyncTime      string `json:"SyncTime"`
+		Timestamp     string `json:"Timestamp"`
+		Version       string `json:"Version"`
+	}
+	agentHealth struct {
+		CanBeDeleted  bool    `json:"CanBeDeleted"`
+		Endpoint      string  `json:"Endpoint"`
+		Engine        string  `json:"Engine"`
+		LastAckedTime float64 `json:"LastAckedTime"`
+		Leader        string  `json:"Leader"`
+		Leading       bool    `json:"Leading"`
+		Role          string  `json:"Role"`
+		Status        string  `json:"Status"`
+		Version       string  `json:"Version"`
+	}
+)
 
 // handleNumberOfServers follows "GET/PUT /_admin/cluster/numberOfServers"
 // (HTTP API: Cluster, 3.11): GET prints the agency's Target values flat
