@@ -427,13 +427,15 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 }
 
 func (c *Config) certPool() (*x509.CertPool, error) {
+	if c.CAFile == "" {
+		// nil: crypto/tls verifies against the system roots, read on the
+		// first handshake; a copy here held ~1 MiB even without https.
+		return nil, nil
+	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		// No system roots (e.g. scratch image without certs): CA_FILE alone.
 		pool = x509.NewCertPool()
-	}
-	if c.CAFile == "" {
-		return pool, nil
 	}
 	data, err := os.ReadFile(c.CAFile)
 	if err != nil {
@@ -462,8 +464,9 @@ func (c *Config) certPool() (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// TLSConfig returns the client TLS settings: the system roots plus CA_FILE,
-// TLS 1.2 or newer, certificate verification always on.
+// TLSConfig returns the client TLS settings: the system roots plus CA_FILE
+// (RootCAs nil without CA_FILE: the system roots alone), TLS 1.2 or newer,
+// certificate verification always on.
 func (c *Config) TLSConfig() (*tls.Config, error) {
 	pool, err := c.certPool()
 	if err != nil {

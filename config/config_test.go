@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,6 +259,35 @@ func TestLoadSecretsErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "MIIEsecret") {
 			t.Errorf("%+v: got %v, want …%s…", tc.c, err, tc.want)
 		}
+	}
+}
+
+// Without CA_FILE the system roots are left to crypto/tls (read on the
+// first handshake, not at start), and verification stays on: a server
+// with a certificate of no system CA is refused.
+func TestTLSConfigWithoutCAVerifiesAgainstSystemRoots(t *testing.T) {
+	c, err := FromEnv(base(t).lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := c.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.InsecureSkipVerify || tc.RootCAs != nil {
+		t.Fatalf("want verification against the system roots: %+v", tc)
+	}
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	resp, err := client.Get(srv.URL)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a certificate of no system CA was accepted")
+	}
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("want an unknown-authority error, got %v", err)
 	}
 }
 

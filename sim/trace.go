@@ -120,3 +120,38 @@ func (t Trace) Func(speed, scaleRPS float64) LoadFunc {
 		return rps[max(i, 0)] * scaleRPS
 	}
 }
+
+// WriteTrace writes t as ReadTrace reads it: "t_seconds,rps", seconds and
+// rates with up to three decimals.
+func WriteTrace(w io.Writer, t Trace) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("t_seconds,rps\n")
+	for i := range t.T {
+		bw.WriteString(strconv.FormatFloat(t.T[i].Seconds(), 'f', -1, 64))
+		bw.WriteByte(',')
+		bw.WriteString(strconv.FormatFloat(math.Round(t.RPS[i]*1000)/1000, 'f', -1, 64))
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// From is the trace without its first d: the rate in effect at d starts
+// it, later rows keep their distance. Start moves by d when it is set.
+func (t Trace) From(d time.Duration) (Trace, error) {
+	if d <= 0 {
+		return t, nil
+	}
+	if d >= t.Duration() {
+		return Trace{}, fmt.Errorf("%w: skipping %s leaves nothing of a %s trace", ErrBadTrace, d, t.Duration())
+	}
+	i := sort.Search(len(t.T), func(i int) bool { return t.T[i] > d }) - 1
+	out := Trace{T: []time.Duration{0}, RPS: []float64{t.RPS[max(i, 0)]}}
+	for j := i + 1; j < len(t.T); j++ {
+		out.T = append(out.T, t.T[j]-d)
+		out.RPS = append(out.RPS, t.RPS[j])
+	}
+	if !t.Start.IsZero() {
+		out.Start = t.Start.Add(d)
+	}
+	return out, nil
+}

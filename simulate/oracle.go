@@ -43,7 +43,7 @@ func (s *setup) oracle(tc traceCase, name string) Result {
 	}
 	r := Result{Trace: tc.name, Contender: name, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}
-	var acts [2]actionCounter
+	var acts, warmed [2]actionCounter
 	prev := [2]int{}
 	for i := range tc.steps {
 		c, d := windowMax(nc, i, ahead), windowMax(nd, i, ahead)
@@ -59,9 +59,13 @@ func (s *setup) oracle(tc traceCase, name string) Result {
 			acts[1].observe(prev[1], d)
 		}
 		prev = [2]int{c, d}
+		if i+1 == tc.warm {
+			warmed = acts
+		}
 	}
 	r.CoordinatorActions, r.DBServerActions = acts[0].actions, acts[1].actions
 	r.DirectionChanges = acts[0].changes + acts[1].changes
+	tc.dropWarmup(&r, warmed)
 	return r
 }
 

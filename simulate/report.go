@@ -38,7 +38,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			continue
 		}
 		seen[r.Trace] = true
-		fmt.Fprintf(&b, "- %s: %s of virtual time, rps × %.4g, %s steps\n", r.Trace, fmtDuration(r.Duration), r.ScaleRPS, r.Step)
+		fmt.Fprintf(&b, "- %s: %s of virtual time%s, rps × %.4g, %s steps\n", r.Trace, fmtDuration(r.Duration), replayedPart(r), r.ScaleRPS, r.Step)
 	}
 	fmt.Fprintf(&b, "- overload: a role's utilisation > 1 or p95 latency > %s; rise → capacity: episodes (count) with a role's utilisation above target × (1 + tolerance)\n", rep.SLO)
 	for _, n := range rep.Notes {
@@ -58,7 +58,7 @@ func fmtDuration(d time.Duration) string {
 // CSVHeader is the first row WriteCSV writes.
 var csvHeader = []string{"trace", "contender", "scale_rps", "duration_hours", "step_seconds",
 	"coordinator_hours", "dbserver_hours", "overload_minutes", "coordinator_actions", "dbserver_actions",
-	"direction_changes", "lost_shards", "rise_episodes", "rise_mean_minutes", "rise_max_minutes"}
+	"direction_changes", "lost_shards", "rise_episodes", "rise_mean_minutes", "rise_max_minutes", "from_hours", "warmup_hours"}
 
 // WriteCSV writes one row per trace × contender.
 func WriteCSV(w io.Writer, rep *Report) error {
@@ -71,7 +71,8 @@ func WriteCSV(w io.Writer, rep *Report) error {
 		row := []string{r.Trace, r.Contender, strconv.FormatFloat(r.ScaleRPS, 'g', 6, 64), f(r.Duration.Hours()),
 			strconv.Itoa(int(r.Step.Seconds())), f(r.CoordinatorHours), f(r.DBServerHours), f(r.OverloadMinutes),
 			strconv.Itoa(r.CoordinatorActions), strconv.Itoa(r.DBServerActions), strconv.Itoa(r.DirectionChanges),
-			strconv.Itoa(r.LostShards), strconv.Itoa(r.RiseEpisodes), f(r.RiseMean.Minutes()), f(r.RiseMax.Minutes())}
+			strconv.Itoa(r.LostShards), strconv.Itoa(r.RiseEpisodes), f(r.RiseMean.Minutes()), f(r.RiseMax.Minutes()),
+			f(r.From.Hours()), f(r.Warmup.Hours())}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -81,13 +81,21 @@ type Options struct {
 	ScaleRPS float64
 	// Speed compresses trace time (2 = twice as fast; ≤ 0 = 1).
 	Speed float64
-	// Duration bounds the replayed virtual time per trace (0 = the whole trace).
+	// Duration bounds the counted virtual time per trace, after the
+	// warm-up (0 = the rest of the trace).
 	Duration time.Duration
+	// From skips the first From of every trace (trace time); the replay
+	// starts there, and so does its default start time (see Start).
+	From time.Duration
+	// Warmup replays the first Warmup (virtual time, after From) as
+	// history: the controller sees it, the results do not count it.
+	Warmup time.Duration
 	// SLO is the p95 latency above which a step counts as overloaded (500ms).
 	SLO time.Duration
 	// Start is the virtual wall-clock time every replay starts at, which
 	// places the policy's schedules. Zero: the trace's own start when it
-	// carries one (Prometheus answers), else DefaultStart.
+	// carries one (Prometheus answers), else DefaultStart; either moved on
+	// by the part From skips (in trace time).
 	Start time.Time
 	// Params of the world (zero: sim.DefaultParams; agents are sized to
 	// fit every contender's largest count).
@@ -101,6 +109,13 @@ type Options struct {
 	// Parallel bounds how many contender runs (of all traces) go at once
 	// (0: all; 1: one after the other). The results do not depend on it.
 	Parallel int
+
+	// adjust, when set, changes the selected cluster after every load of
+	// the policy (a sweep's setting, see applySweep).
+	adjust func(*policy.Cluster) error
+	// fixedScale, when set, is the auto scale per trace name: a sweep
+	// holds the load of the policy as written across its values.
+	fixedScale map[string]float64
 }
 
 // Report is the outcome of Run.
@@ -116,8 +131,11 @@ type Result struct {
 	Contender string
 	Start     time.Time // virtual wall-clock time the replay started at
 	ScaleRPS  float64
-	Duration  time.Duration
+	Duration  time.Duration // counted, after the warm-up
 	Step      time.Duration
+	// From is the part of the trace skipped; Warmup the replayed part
+	// not counted (from Start on). Everything below counts after it.
+	From, Warmup time.Duration
 	// Instance-hours of allocated (staged or running) Marathon tasks.
 	CoordinatorHours, DBServerHours float64
 	// OverloadMinutes: steps where a role's utilisation exceeds 1 or the
@@ -232,8 +250,8 @@ func prepare(o Options) (*setup, error) {
 	if o.SLO <= 0 {
 		o.SLO = 500 * time.Millisecond
 	}
-	if o.ScaleRPS < 0 || math.IsNaN(o.ScaleRPS) || math.IsInf(o.ScaleRPS, 0) || o.Duration < 0 {
-		return nil, fmt.Errorf("%w: scale-rps and duration must not be negative", ErrBadOptions)
+	if o.ScaleRPS < 0 || math.IsNaN(o.ScaleRPS) || math.IsInf(o.ScaleRPS, 0) || o.Duration < 0 || o.From < 0 || o.Warmup < 0 {
+		return nil, fmt.Errorf("%w: scale-rps, duration, from and warmup must not be negative", ErrBadOptions)
 	}
 	if o.Baselines == nil {
 		o.Baselines = Baselines()
@@ -272,6 +290,11 @@ func prepare(o Options) (*setup, error) {
 	}
 	if s.pc == nil {
 		return nil, fmt.Errorf("%w: no cluster %q in %s", ErrBadPolicy, o.Cluster, o.PolicyName)
+	}
+	if o.adjust != nil {
+		if err := o.adjust(s.pc); err != nil {
+			return nil, err
+		}
 	}
 	if len(cfg.Clusters) > 1 {
 		s.notes = append(s.notes, fmt.Sprintf("simulating cluster %q only", s.pc.Name))
@@ -356,7 +379,9 @@ type traceCase struct {
 	duration time.Duration
 	scale    float64
 	peak     float64 // of the replayed part, after scaling
-	steps    int
+	steps    int     // replayed, warm-up included
+	warm     int     // steps of the warm-up
+	from     time.Duration
 	start    time.Time // virtual wall-clock time of the replay's start
 }
 
@@ -370,14 +395,18 @@ func AutoScale(peak float64, coordMax int, coordRPS, target float64) float64 {
 }
 
 func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
-	tr := ti.Trace
+	tr, err := ti.Trace.From(s.opts.From)
+	if err != nil {
+		return traceCase{}, fmt.Errorf("%w: from %s: %w", ErrBadOptions, s.opts.From, err)
+	}
 	dur := time.Duration(float64(tr.Duration()) / s.opts.Speed)
-	if s.opts.Duration > 0 && s.opts.Duration < dur {
-		dur = s.opts.Duration
+	if s.opts.Duration > 0 && s.opts.Warmup+s.opts.Duration < dur {
+		dur = s.opts.Warmup + s.opts.Duration
 	}
 	steps := int(dur / s.interval)
-	if steps < 1 {
-		return traceCase{}, fmt.Errorf("%w: %s is shorter than one interval (%s)", ErrBadOptions, ti.Name, s.interval)
+	warm := s.warmSteps()
+	if steps-warm < 1 {
+		return traceCase{}, fmt.Errorf("%w: %s is shorter than a warm-up of %s and one interval (%s)", ErrBadOptions, ti.Name, s.opts.Warmup, s.interval)
 	}
 	// Peak of the replayed part (trace time [0, dur·speed)).
 	end := time.Duration(float64(dur) * s.opts.Speed)
@@ -389,6 +418,9 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 		raw = max(raw, tr.RPS[i])
 	}
 	scale := s.opts.ScaleRPS
+	if f, ok := s.opts.fixedScale[ti.Name]; ok && scale == 0 {
+		scale = f
+	}
 	if scale == 0 {
 		scale = AutoScale(raw, s.pc.Roles[policy.Coordinators].Max, s.params.CoordinatorRPS, s.targets.coord)
 	}
@@ -397,11 +429,11 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 		start = tr.Start
 	}
 	if start.IsZero() {
-		start = DefaultStart
+		start = DefaultStart.Add(s.opts.From)
 	}
 	return traceCase{
-		start: start,
-		name:  ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
+		start: start, warm: warm, from: s.opts.From,
+		name: ti.Name, load: tr.Func(s.opts.Speed, scale), duration: time.Duration(steps) * s.interval,
 		scale: scale, peak: raw * scale, steps: steps,
 	}, nil
 }

@@ -50,7 +50,7 @@ func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result
 
 	r := Result{Trace: tc.name, Contender: name, Start: tc.start, ScaleRPS: tc.scale, Duration: tc.duration, Step: s.interval,
 		Samples: make([]Sample, 0, tc.steps)}
-	var acts [2]actionCounter
+	var acts, warmed [2]actionCounter
 	prev := [2]int{spec.Coordinators, spec.DBServers}
 	for i := 0; i < tc.steps; i++ {
 		if i%240 == 0 {
@@ -74,10 +74,14 @@ func (s *setup) runWorld(ctx context.Context, tc traceCase, name string) (Result
 			acts[k].observe(prev[k], as.Instances)
 			prev[k] = as.Instances
 		}
+		if i+1 == tc.warm {
+			warmed = acts
+		}
 	}
 	r.CoordinatorActions, r.DBServerActions = acts[0].actions, acts[1].actions
 	r.DirectionChanges = acts[0].changes + acts[1].changes
 	r.LostShards = len(w.Losses())
+	tc.dropWarmup(&r, warmed)
 	return r, nil
 }
 
@@ -187,6 +191,11 @@ func (s *setup) worldPolicy(w *sim.World, contender string) (*policy.Config, err
 	}
 	if pc == nil {
 		return nil, fmt.Errorf("%w: cluster %q vanished", ErrBadPolicy, s.pc.Name)
+	}
+	if s.opts.adjust != nil {
+		if err := s.opts.adjust(pc); err != nil {
+			return nil, err
+		}
 	}
 	pc.ArangoDB.Endpoints = []string{w.ArangoURL(pc.Name)}
 	pc.Marathon.Coordinators = sim.CoordinatorApp(pc.Name)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -32,9 +33,28 @@ func cmdRun(args []string, _, stderr io.Writer) int {
 		_ = config.Usage(stderr)
 		return 2
 	}
+	if percent, ok := runGCPercent(os.LookupEnv); ok {
+		debug.SetGCPercent(percent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return runController(ctx, stderr, runHooks{})
+}
+
+// defaultRunGCPercent is the garbage collector's target of run unless the
+// operator sets GOGC: the controller's live heap is small and its CPU
+// mostly idle, so letting the heap grow by half before a collection, not
+// double, keeps ~5 MiB less resident with 50 clusters for 1.5 % of a core
+// instead of 1.2 % (README, "Memory").
+const defaultRunGCPercent = 50
+
+// runGCPercent is the GC percent run sets, and false when GOGC is set:
+// the Go runtime has applied the operator's value already.
+func runGCPercent(lookup func(string) (string, bool)) (int, bool) {
+	if _, set := lookup("GOGC"); set {
+		return 0, false
+	}
+	return defaultRunGCPercent, true
 }
 
 // runHooks let tests follow a running controller without sleeping.

@@ -41,7 +41,11 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var traces multiFlag
-	fs.Var(&traces, "trace", "trace: CSV \"t_seconds,rps\" or a Prometheus query_range answer (.json) (repeatable; default: the embedded World Cup 98 day)")
+	fs.Var(&traces, "trace", "trace: CSV \"t_seconds,rps\", a Prometheus query_range answer (.json), or a synthetic trace \"synth:KIND[+KIND…][?seed=N&days=D&base=RPS]\" (kinds: "+strings.Join(sim.SynthKinds(), ", ")+", or mixed) (repeatable; default: the embedded World Cup 98 day)")
+	writeTrace := fs.String("write-trace", "", "write the synthetic trace \"synth:…\" as CSV \"t_seconds,rps\" to stdout and exit")
+	from := fs.Duration("from", 0, "skip the first D of each trace (the default --start moves on by D)")
+	warmup := fs.Duration("warmup", 0, "replay the first D (after --from) as history without counting it; --duration counts after it")
+	sweepSpec := fs.String("sweep", "", "run the comparison once per value, e.g. target=0.55:0.90:0.05 (the cpu_utilization targets) or target=0.6,0.7; writes sweep.csv and sweep-<trace>.png to --out")
 	promURL := fs.String("prometheus", "", "fetch the trace from this Prometheus server (with --query and --range)")
 	promQuery := fs.String("query", "", "PromQL giving one series of requests per second (with --prometheus)")
 	promRange := fs.Duration("range", 7*24*time.Hour, "how far back --prometheus fetches")
@@ -55,7 +59,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of the emulated DC/OS (ids and placement)")
 	scale := fs.Float64("scale-rps", 0, "multiply trace rates by this (0: auto, the peak needs 80% of the coordinators' max at their target)")
 	speed := fs.Float64("speed", 1, "trace seconds per virtual second")
-	duration := fs.Duration("duration", 0, "virtual time replayed per trace (0: the whole trace)")
+	duration := fs.Duration("duration", 0, "virtual time counted per trace, after --warmup (0: the rest of the trace)")
 	slo := fs.Duration("slo", 500*time.Millisecond, "p95 latency above which a step counts as overloaded")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	fs.Usage = func() {
@@ -72,14 +76,26 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if *writeTrace != "" {
+		return writeSynthTrace(*writeTrace, stdout, stderr)
+	}
 	if *policyFile == "" {
 		fmt.Fprintln(stderr, "arangoscale simulate: --policy is required")
 		fs.Usage()
 		return 2
 	}
-	if *speed <= 0 || *scale < 0 || *duration < 0 || *slo <= 0 {
-		fmt.Fprintln(stderr, "arangoscale simulate: --speed and --slo must be positive, --scale-rps and --duration not negative")
+	if *speed <= 0 || *scale < 0 || *duration < 0 || *slo <= 0 || *from < 0 || *warmup < 0 {
+		fmt.Fprintln(stderr, "arangoscale simulate: --speed and --slo must be positive, --scale-rps, --duration, --from and --warmup not negative")
 		return 2
+	}
+	var sweep simulate.Sweep
+	if *sweepSpec != "" {
+		sw, err := simulate.ParseSweep(*sweepSpec)
+		if err != nil {
+			fmt.Fprintf(stderr, "arangoscale simulate: --sweep: %v\n", err)
+			return 2
+		}
+		sweep = sw
 	}
 	if (*promURL == "") != (*promQuery == "") {
 		fmt.Fprintln(stderr, "arangoscale simulate: --prometheus and --query go together")
@@ -90,7 +106,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o := simulate.Options{Cluster: *cluster, Seed: *seed, ScaleRPS: *scale, Speed: *speed, Duration: *duration, SLO: *slo,
-		Baselines: []string{}, Parallel: *parallel}
+		From: *from, Warmup: *warmup, Baselines: []string{}, Parallel: *parallel}
 	if *startFlag != "" {
 		t, err := time.Parse(time.RFC3339, *startFlag)
 		if err != nil {
@@ -135,12 +151,24 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		o.Traces = append(o.Traces, simulate.TraceInput{Name: "wc98_day", Trace: tr})
 	}
 	for _, path := range traces {
+		if strings.HasPrefix(path, sim.SynthPrefix) {
+			spec, err := sim.ParseSynth(path)
+			if err != nil {
+				fmt.Fprintf(stderr, "arangoscale simulate: --trace: %v\n", err)
+				return 2
+			}
+			o.Traces = append(o.Traces, simulate.TraceInput{Name: spec.Name(), Trace: sim.Synthesize(spec)})
+			continue
+		}
 		tr, err := readTraceFile(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
 			return 1
 		}
 		o.Traces = append(o.Traces, simulate.TraceInput{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), Trace: tr})
+	}
+	if *sweepSpec != "" {
+		return runSweep(ctx, o, sweep, *out, stdout, stderr)
 	}
 	rep, err := simulate.Run(ctx, o)
 	if err != nil {
