@@ -129,6 +129,10 @@ func (cl *cluster) publish() {
 			rs.Errors = slices.Clone(rs.Errors)
 			rs.Reasons = slices.Clone(rs.Reasons)
 			rs.Blocked = slices.Clone(rs.Blocked)
+			if rs.Forecast != nil {
+				fs := *rs.Forecast
+				rs.Forecast = &fs
+			}
 			cr.Roles = append(cr.Roles, rs)
 		}
 	}
@@ -264,6 +268,9 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 		}
 		// The SLO model learns from these whether or not they are metrics.
 		req.Signals[string(r)] = append(req.Signals[string(r)], policy.SLOSignals(w.rp)...)
+		if w.rp.Forecast != nil && !slices.Contains(req.Signals[string(r)], policy.ForecastSignal) {
+			req.Signals[string(r)] = append(req.Signals[string(r)], policy.ForecastSignal)
+		}
 	}
 	if len(ob.apps) > 0 {
 		queue, err := ctl.cfg.Marathon.Queue(ctx)

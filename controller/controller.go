@@ -43,6 +43,10 @@ type Config struct {
 	// process may act on the cluster (several replicas, package ha). nil:
 	// it always may.
 	Fence Fence
+	// OnForecastHistory, when set, is told when a Prometheus forecast
+	// history reading finished (points read, or the error); the role's
+	// next reconcile takes it in.
+	OnForecastHistory func(cluster string, role policy.Role, points int, err error)
 	// Resolver looks up host names when matching ArangoDB servers to
 	// Marathon tasks (default net.DefaultResolver.LookupHost).
 	Resolver Resolver

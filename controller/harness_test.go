@@ -53,6 +53,8 @@ var testPolicy = template.Must(template.New("p").Parse(`clusters:
           latency_p95: 500ms
           trend: {window: 5m}
 {{- end}}
+{{- if .Forecast}}
+{{.Forecast}}{{end}}
       dbservers:
         min: {{.DBMin}}
         max: 6
@@ -143,8 +145,14 @@ type harnessOpts struct {
 	params   *sim.Params
 	spec     *sim.ClusterSpec
 	fence    controller.Fence
-	slo      bool // the coordinators size for an SLO
-	dbSLO    bool // the DB servers size for an SLO
+	// forecast is a forecast: block of the coordinators (8 spaces in);
+	// promURL the controller's PROMETHEUS_URL; onHistory its
+	// OnForecastHistory.
+	forecast  string
+	promURL   string
+	onHistory func(cluster string, role policy.Role, points int, err error)
+	slo       bool // the coordinators size for an SLO
+	dbSLO     bool // the DB servers size for an SLO
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -198,6 +206,9 @@ func (h *harness) start(o harnessOpts) {
 		Backoff:       controller.BackoffSettings{Initial: 15 * time.Second, Max: 2 * time.Minute, NoJitter: true},
 		Resolver:      o.resolver,
 		Fence:         o.fence,
+
+		PrometheusURL:     o.promURL,
+		OnForecastHistory: o.onHistory,
 	}
 	ctl, err := s.Build()
 	if err != nil {
@@ -218,7 +229,7 @@ func (h *harness) policyFor(o harnessOpts) *policy.Config {
 		dbMin = 3
 	}
 	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"),
-		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "SLO": o.slo, "DBSLO": o.dbSLO}); err != nil {
+		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "SLO": o.slo, "DBSLO": o.dbSLO, "Forecast": o.forecast}); err != nil {
 		h.t.Fatal(err)
 	}
 	p, err := policy.Load("test.yaml", buf.Bytes())

@@ -45,6 +45,9 @@ type ClusterClients struct {
 	ArangoDB ArangoDB
 	// Holds keeps manual holds; nil keeps them in memory only.
 	Holds HoldStore
+	// History reads forecast histories (Prometheus); nil: the forecasts
+	// learn from what the controller observes.
+	History RangeQuerier
 }
 
 // Connector builds the clients of one cluster from its policy. onError is

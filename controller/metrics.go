@@ -41,6 +41,10 @@ type promMetrics struct {
 	holdCount        *prometheus.GaugeVec
 	discovered       prometheus.Gauge
 	discoveryErrors  prometheus.Gauge
+	forecastValue    *prometheus.GaugeVec
+	forecastError    *prometheus.GaugeVec
+	forecastDesired  *prometheus.GaugeVec
+	forecastUsed     *prometheus.GaugeVec
 	slo              *sloMetrics
 }
 
@@ -138,6 +142,22 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 		Name: "arangoscale_reconcile_interval_seconds",
 		Help: "The reconcile interval in force for a cluster (alerts compare staleness with it).",
 	}, []string{"cluster"})
+	m.forecastValue = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_forecast_value",
+		Help: "The forecast of a role's demand: the highest expected over the forecast's lead (requests per second); absent until the forecast is trained.",
+	}, []string{"cluster", "role", "signal"})
+	m.forecastError = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_forecast_error",
+		Help: "Recent error of a role's forecast (weighted absolute percentage error over the last 12 h, 0.1 = 10 %); absent until trained.",
+	}, []string{"cluster", "role", "signal"})
+	m.forecastDesired = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_forecast_desired_instances",
+		Help: "Instances the forecast demand of a role needs at the role's target.",
+	}, []string{"cluster", "role"})
+	m.forecastUsed = f.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "arangoscale_forecast_used",
+		Help: "1 when a role's forecast took part in its last decision (forecast_and_scale, trained, error within max_error), else 0.",
+	}, []string{"cluster", "role"})
 	build := f.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "arangoscale_build_info",
 		Help: "Build information; the value is always 1.",
@@ -154,6 +174,7 @@ func (m *promMetrics) forgetCluster(cluster string) {
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.instances, m.signalValue, m.signalTarget, m.blocked, m.sagaStep,
 		m.lastReconcile, m.failedWithShards, m.interval, m.foreignCleaned,
+		m.forecastValue, m.forecastError, m.forecastDesired, m.forecastUsed,
 	} {
 		v.DeletePartialMatch(l)
 	}

@@ -16,8 +16,9 @@ func TestAlertRuleMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	// With an slo whose model gets ready: its gauges have series only then.
-	h := newHarness(t, harnessOpts{slo: true})
+	// With an slo whose model gets ready, and a forecast: their gauges
+	// have series only then.
+	h := newHarness(t, harnessOpts{slo: true, forecast: "        forecast: {mode: forecast_only}"})
 	for _, rps := range []float64{600, 1100, 900, 1400} {
 		h.setRPS(rps)
 		h.run(3 * time.Minute)

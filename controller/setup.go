@@ -52,6 +52,8 @@ type Setup struct {
 	Resolver Resolver
 	// Fence, when set, gates every change (several replicas: package ha).
 	Fence Fence
+	// OnForecastHistory: Config.OnForecastHistory.
+	OnForecastHistory func(cluster string, role policy.Role, points int, err error)
 
 	mesosOnce sync.Once
 	mesos     *metrics.Mesos
@@ -173,7 +175,11 @@ func (w *Setup) Connector() Connector {
 			cc.Prometheus = p
 			cc.Clock = w.Clock
 		}
-		return &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin, Holds: admin}, nil
+		clients := &ClusterClients{Observer: metrics.NewCollector(cc), ArangoDB: admin, Holds: admin}
+		if cc.Prometheus != nil {
+			clients.History = cc.Prometheus
+		}
+		return clients, nil
 	}
 }
 
@@ -203,6 +209,8 @@ func (w *Setup) Build() (*Controller, error) {
 		ReloadError:  w.ReloadError,
 		Resolver:     w.Resolver,
 		Fence:        w.Fence,
+
+		OnForecastHistory: w.OnForecastHistory,
 	})
 }
 

@@ -43,6 +43,7 @@ type worker struct {
 	obs policy.Observation
 	rec policy.Recommendation
 	st  RoleStatus
+	fc  forecastFetch // the forecast's Prometheus history (forecast.go)
 }
 
 // RoleStatus is the /status entry of one role.
@@ -68,6 +69,8 @@ type RoleStatus struct {
 	BackoffUntil  *time.Time      `json:"backoff_until,omitempty"`
 	Errors        []string        `json:"errors,omitempty"`
 	Paused        bool            `json:"paused"`
+	// Forecast is the role's forecast; absent without a forecast: block.
+	Forecast *ForecastStatus `json:"forecast,omitempty"`
 	// Observed: the role's Marathon app was read at least once since the
 	// role joined the policy; until then the counts mean nothing (null in
 	// /status, no arangoscale_instances series).
@@ -128,6 +131,10 @@ func newWorker(cl *cluster, r policy.Role) *worker {
 }
 
 func (w *worker) setPolicy(rp *policy.RolePolicy, appID string) {
+	if old, nw := w.rp, rp; old != nil && (old.Forecast == nil) != (nw.Forecast == nil) ||
+		old != nil && old.Forecast != nil && nw.Forecast != nil && *old.Forecast != *nw.Forecast {
+		w.fc.next = time.Time{} // a changed forecast reads its history again
+	}
 	w.rp = rp
 	w.appID = appID
 	w.st.App = appID
@@ -152,6 +159,7 @@ func (w *worker) forgetMetrics() {
 	m.decisions.DeletePartialMatch(l)
 	m.actions.DeletePartialMatch(l)
 	m.lastReconcile.DeletePartialMatch(l)
+	w.forgetForecastMetrics()
 	m.slo.forget(l)
 }
 
@@ -214,6 +222,7 @@ func (w *worker) reconcile(ctx context.Context, ob *observation) {
 		w.seeded = true
 	}
 
+	w.forecastHistory(ctx, now)
 	w.buildObservation(ctx, ob, app)
 	policy.Recommend(w.rp, &w.obs, &w.hist, &w.rec)
 	rec := &w.rec
@@ -350,6 +359,12 @@ func (w *worker) buildObservation(ctx context.Context, ob *observation, app *mar
 			}
 		}
 	}
+	if s := rs[policy.ForecastSignal]; w.rp.Forecast != nil && s != nil {
+		// The forecast follows the role's request rate, a metric or not.
+		if _, listed := o.Metrics[policy.ForecastSignal]; !listed {
+			o.Metrics[policy.ForecastSignal] = policy.MetricValue{Values: s.Values, Missing: s.Missing, Reason: s.Reason, Aggregate: s.Aggregate}
+		}
+	}
 
 	c := policy.Constraints{DryRun: w.cl.ctl.cfg.DryRun}
 	c.DeploymentInProgress = len(app.Deployments) > 0
@@ -409,6 +424,7 @@ func (w *worker) report(now time.Time, app *marathon.App) {
 			m.signalTarget.WithLabelValues(cl, role, mr.Key).Set(mr.Target)
 		}
 	}
+	w.reportForecast()
 	// Every decision is one structured line at debug level; the ones that
 	// act are logged at info by logDecision.
 	if w.log.Enabled(context.Background(), slog.LevelDebug) {

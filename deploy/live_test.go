@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,7 +33,8 @@ import (
 const prometheusBin = "/usr/bin/prometheus"
 
 // livePolicy scales coordinators on the request rate so the first
-// reconciles act (a scale action, decisions, blocked reasons).
+// reconciles act (a scale action, decisions, blocked reasons), with a
+// forecast whose history comes from forecastHistory.
 const livePolicy = `clusters:
   - name: live
     interval: 1s
@@ -44,6 +46,7 @@ const livePolicy = `clusters:
         max: 6
         metrics: [{signal: requests_per_second, target_per_instance: 650}]
         cooldown: {up: 2s, down: 1m}
+        forecast: {mode: forecast_and_scale, history: 2d, lead: 5m, promql: 'sum(rate(arangodb_http_request_statistics_total_requests_total[1m]))'}
       dbservers:
         min: 3
         max: 4
@@ -95,6 +98,12 @@ func TestLivePrometheus(t *testing.T) {
 	}))
 	t.Cleanup(mesos.Close)
 
+	// The forecasts' history: a Prometheus range query answer (the shape of
+	// prometheus docs/querying/api.md's range query example) of the
+	// world's steady 2,500 rps, so the forecast panels have data at once.
+	history := httptest.NewServer(http.HandlerFunc(forecastHistory))
+	t.Cleanup(history.Close)
+
 	var targets []string
 	for _, dry := range []bool{false, true} {
 		// The dry-run controller watches the same apps under another
@@ -110,7 +119,8 @@ func TestLivePrometheus(t *testing.T) {
 		}
 		s := &controller.Setup{
 			MarathonURL: w.MarathonURL(), MesosURL: mesos.URL, Interval: time.Second, SourceTimeout: 2 * time.Second, DryRun: dry,
-			Backoff: controller.BackoffSettings{Initial: time.Second, Max: 2 * time.Second},
+			PrometheusURL: history.URL,
+			Backoff:       controller.BackoffSettings{Initial: time.Second, Max: 2 * time.Second},
 		}
 		if dry {
 			s.MesosURL = w.MesosURL()
@@ -354,6 +364,35 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
+}
+
+// forecastHistory answers /api/v1/query_range with one series at 2,500
+// over the asked range.
+func forecastHistory(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/api/v1/query_range" {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	start, err1 := strconv.ParseFloat(q.Get("start"), 64)
+	end, err2 := strconv.ParseFloat(q.Get("end"), 64)
+	step, err3 := strconv.ParseFloat(q.Get("step"), 64)
+	if err1 != nil || err2 != nil || err3 != nil || step <= 0 {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"status":"error","errorType":"bad_data","error":"invalid parameter"}`)
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[`)
+	for ts := start; ts <= end; ts += step {
+		if ts > start {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `[%s,"2500"]`, strconv.FormatFloat(ts, 'f', -1, 64))
+	}
+	b.WriteString(`]}]}}`)
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, b.String())
 }
 
 // sloExpr reports whether a dashboard expression reads the SLO model's

@@ -92,7 +92,7 @@ func TestAlertRules(t *testing.T) {
 	for _, want := range []string{
 		"ArangoscaleDown", "ArangoscaleReconcileStalled", "ArangoscaleRolePinnedAtMax", "ArangoscaleScaleActionsFailing",
 		"ArangoscaleCleanOutFailed", "ArangoscaleRoleFlapping", "ArangoscaleConfigReloadFailing", "ArangoscaleSourceErrors",
-		"ArangoscaleDryRunLeftOn", "ArangoscaleDiscoveryErrors", "ArangoDBFailedServerWithShards", "ArangoscaleNoLeader", "ArangoscaleClusterUnowned",
+		"ArangoscaleDryRunLeftOn", "ArangoscaleDiscoveryErrors", "ArangoDBFailedServerWithShards", "ArangoscaleNoLeader", "ArangoscaleClusterUnowned", "ArangoscaleForecastIgnored",
 	} {
 		if !alerts[want] {
 			t.Errorf("no alert %s", want)

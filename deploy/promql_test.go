@@ -34,6 +34,11 @@ var contract = []string{
 	"arangoscale_leader",
 	"arangoscale_owned_clusters",
 	"arangoscale_zk_connected",
+	// DESIGN.md "Second stage": a role's forecast.
+	"arangoscale_forecast_value",
+	"arangoscale_forecast_error",
+	"arangoscale_forecast_desired_instances",
+	"arangoscale_forecast_used",
 	// Roles with an slo: (README "SLO").
 	"arangoscale_slo_model_ready",
 	"arangoscale_capacity_per_instance_rps",

@@ -125,3 +125,108 @@ func decodeQueryAnswer(code int, body []byte) (float64, error) {
 	}
 	return f, nil
 }
+
+// Point is one sample of a range query.
+type Point struct {
+	T time.Time
+	V float64
+}
+
+// maxRangePoints is the most samples Prometheus returns per series from
+// one range query (prometheus/prometheus web/api/v1/api.go: "exceeded
+// maximum resolution of 11,000 points per timeseries"); longer ranges are
+// asked for in pieces.
+const maxRangePoints = 11000
+
+// QueryRange evaluates expr over [start, end] at step
+// (GET /api/v1/query_range, prometheus docs/querying/api.md "Range
+// queries"), in pieces of at most maxRangePoints. The answer must be one
+// series (or none: no points); NaN and infinite samples are left out.
+func (p *Prometheus) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]Point, error) {
+	if step < time.Second || !start.Before(end) {
+		return nil, fmt.Errorf("prometheus range query %q: %w: want start before end and a step of at least 1s", expr, ErrBadBody)
+	}
+	var out []Point
+	for from := start; !from.After(end); {
+		to := from.Add(step * (maxRangePoints - 1))
+		if to.After(end) {
+			to = end
+		}
+		part, err := p.queryRange(ctx, expr, from, to, step)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus range query %q [%s, %s]: %w", expr, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+		}
+		for _, pt := range part {
+			if len(out) == 0 || pt.T.After(out[len(out)-1].T) {
+				out = append(out, pt)
+			}
+		}
+		from = to.Add(step)
+	}
+	return out, nil
+}
+
+func (p *Prometheus) queryRange(ctx context.Context, expr string, from, to time.Time, step time.Duration) ([]Point, error) {
+	unix := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64) }
+	u := p.client.URL("/api/v1/query_range", nil)
+	u.RawQuery = url.Values{"query": {expr}, "start": {unix(from)}, "end": {unix(to)},
+		"step": {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, body, err := p.client.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRangeAnswer(resp.StatusCode, body)
+}
+
+// decodeRangeAnswer reads an /api/v1/query_range answer of at most one series.
+func decodeRangeAnswer(code int, body []byte) ([]Point, error) {
+	var env struct {
+		Status    string `json:"status"`
+		ErrorType string `json:"errorType"`
+		Error     string `json:"error"`
+		Data      *struct {
+			ResultType model.ValueType `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		if code/100 != 2 {
+			return nil, &StatusError{URL: "/api/v1/query_range", Code: code, Detail: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
+	}
+	switch {
+	case env.Status != "success" && code/100 != 2:
+		return nil, &StatusError{URL: "/api/v1/query_range", Code: code, Detail: env.ErrorType + ": " + env.Error}
+	case env.Status != "success":
+		return nil, fmt.Errorf("%w: status %q: %s: %s", ErrBadBody, env.Status, env.ErrorType, env.Error)
+	case env.Data == nil:
+		return nil, fmt.Errorf("%w: no \"data\"", ErrBadBody)
+	case env.Data.ResultType != model.ValMatrix:
+		return nil, fmt.Errorf("%w: %s result, want a matrix", ErrBadBody, env.Data.ResultType)
+	}
+	var m model.Matrix
+	if err := json.Unmarshal(env.Data.Result, &m); err != nil {
+		return nil, fmt.Errorf("%w: matrix result: %w", ErrBadBody, err)
+	}
+	switch len(m) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, fmt.Errorf("%w: %d series, want one (aggregate with sum)", ErrMissing, len(m))
+	}
+	out := make([]Point, 0, len(m[0].Values))
+	for _, sp := range m[0].Values {
+		v := float64(sp.Value)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		out = append(out, Point{T: sp.Timestamp.Time().UTC(), V: v})
+	}
+	return out, nil
+}

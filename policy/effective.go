@@ -52,6 +52,15 @@ type (
 		ManualHold       string        `yaml:"manual_hold"`
 		Schedule         []effSchedule `yaml:"schedule,omitempty"`
 		SLO              *effSLO       `yaml:"slo,omitempty"`
+		Forecast         *effForecast  `yaml:"forecast,omitempty"`
+	}
+	effForecast struct {
+		Mode     string  `yaml:"mode"`
+		Season   string  `yaml:"season"`
+		History  string  `yaml:"history"`
+		Lead     string  `yaml:"lead"`
+		MaxError float64 `yaml:"max_error"`
+		PromQL   string  `yaml:"promql,omitempty"`
 	}
 	effSLO struct {
 		LatencyP95     string       `yaml:"latency_p95,omitempty"`
@@ -187,6 +196,10 @@ func effectiveRole(rp *RolePolicy) *effRole {
 			tz = "UTC"
 		}
 		er.Schedule = append(er.Schedule, effSchedule{Cron: s.Cron, Duration: formatDuration(s.Duration), Min: s.Min, TimeZone: tz})
+	}
+	if f := rp.Forecast; f != nil {
+		er.Forecast = &effForecast{Mode: f.Mode, Season: f.Season, History: formatLongDuration(f.History),
+			Lead: formatDuration(f.Lead), MaxError: f.MaxError, PromQL: f.PromQL}
 	}
 	return er
 }

@@ -57,6 +57,7 @@ type Recommendation struct {
 	Reasons   Reasons   // everything that shaped the outcome
 	Metrics   []MetricResult
 	Blocked   Reasons // the subset of Reasons that held the role back
+	Forecast  ForecastResult
 	// Capacity is the SLO model's part (zero without an SLO).
 	Capacity CapacityResult
 }
@@ -70,6 +71,7 @@ type History struct {
 
 	window []sample   // raw recommendations within the longest stabilization window
 	thr    []thrState // threshold counters, by metric index
+	fc     forecastState
 	capa   capHistory // the SLO model's samples (capacity.go)
 }
 
@@ -194,6 +196,7 @@ func ApplyStrategy(rp *RolePolicy) {
 	k := knobsOf(rp)
 	rp.Tolerance, rp.Stabilization, rp.Cooldown, rp.Step = k.tol, k.stab, k.cool, k.step
 	rp.Schedule, rp.SLO = nil, nil
+	rp.Forecast = nil
 }
 
 // hpaRatio is the HPA replica calculator's usage ratio when not every
@@ -389,6 +392,12 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		blocked |= ReasonStabilizing
 	}
 
+	// 1b. Capacity terms: each gives a desired count, the largest wins.
+	forecastWon := false
+	if need, use := forecastTerm(rp, obs, h, out.Metrics, current, k.tol, &out.Forecast); use && need > combined {
+		combined, forecastWon = need, true
+	}
+
 	// 2. Stabilization: up acts on the lowest, down on the highest
 	// recommendation of its window (half-open: a sample exactly a window
 	// old has left it).
@@ -548,13 +557,19 @@ func Recommend(rp *RolePolicy, obs *Observation, h *History, out *Recommendation
 		if metricRec > base && presentMax > base {
 			reasons |= why(decider)
 		}
+		if metricRec > base && forecastWon {
+			reasons |= ReasonForecast
+		}
 	case rec < base:
 		dir = Down
 		if metricRec < base {
 			reasons |= why(decider)
 		}
 	}
-	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSLO|ReasonTrend|ReasonSchedule|ReasonBounds) == 0 {
+	if forecastWon && dir != Up && presentMax < base && rec > presentMax {
+		reasons |= ReasonForecast // it held a scale-down back
+	}
+	if dir == None && reasons&^(ReasonDryRun|ReasonMetrics|ReasonSLO|ReasonTrend|ReasonSchedule|ReasonBounds|ReasonForecast) == 0 {
 		reasons |= ReasonWithinTolerance
 	}
 	if c.DryRun {

@@ -364,7 +364,7 @@ func TestReasons(t *testing.T) {
 		t.Error("empty reasons")
 	}
 	all := ReasonList()
-	if len(all) != 19 {
+	if len(all) != 20 {
 		t.Fatalf("%d reasons", len(all))
 	}
 	seen := map[string]bool{}

@@ -568,7 +568,7 @@ func defaultMetric() Metric {
 
 func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
 	f := l.fields(n, path, "strategy", "min", "max", "metrics", "tolerance", "stabilization", "cooldown",
-		"step", "on_metrics_missing", "paused", "manual_hold", "schedule", "slo")
+		"step", "on_metrics_missing", "paused", "manual_hold", "schedule", "slo", "forecast")
 	if f == nil {
 		return nil
 	}
@@ -586,7 +586,7 @@ func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
 	if rp.Strategy == RoleStrategyHPA || rp.Strategy == RoleStrategyThreshold {
 		// These strategies fix their own dead band, windows and steps:
 		// a setting here would silently do nothing.
-		for _, k := range []string{"tolerance", "stabilization", "cooldown", "step", "schedule", "slo"} {
+		for _, k := range []string{"tolerance", "stabilization", "cooldown", "step", "schedule", "slo", "forecast"} {
 			if v, has := f[k]; has {
 				l.errAt(v.key, "%s.%s: not used by strategy %s", path, k, rp.Strategy)
 				delete(f, k)
@@ -712,6 +712,9 @@ func (l *loader) role(n *yaml.Node, path string, r Role) *RolePolicy {
 	}
 	if v, ok := f["slo"]; ok {
 		rp.SLO = l.slo(v.val, path+".slo")
+	}
+	if v, ok := f["forecast"]; ok {
+		rp.Forecast = l.forecast(v.val, path+".forecast")
 	}
 	ApplyStrategy(rp)
 	return rp

@@ -47,8 +47,11 @@ func TestExampleValidates(t *testing.T) {
 	prod := cfg.Clusters[0].Roles[Coordinators]
 	if prod.Tolerance != 0.1 || prod.Cooldown != (UpDown{Up: time.Minute, Down: time.Minute}) ||
 		prod.Step.Up != (Step{Percent: 100}) || prod.Step.Down != (Step{Count: 1}) ||
-		len(prod.Schedule) != 1 || prod.Schedule[0].TimeZone != "Europe/Berlin" {
-		t.Errorf("prod coordinators = %+v", prod)
+		len(prod.Schedule) != 0 || prod.Forecast == nil || prod.Forecast.Mode != ForecastAndScale || prod.Forecast.PromQL == "" {
+		t.Errorf("prod coordinators = %+v (the forecast replaces the schedule floor)", prod)
+	}
+	if st := cfg.Clusters[1].Roles[Coordinators]; len(st.Schedule) != 1 || st.Schedule[0].TimeZone != "Europe/Berlin" {
+		t.Errorf("staging coordinators = %+v", st)
 	}
 	if o := prod.SLO; o == nil || o.LatencyP95 != 500*time.Millisecond || o.MaxUtilization != 0.85 || o.Trend.Window != 5*time.Minute {
 		t.Errorf("prod coordinators slo = %+v", o)
@@ -69,7 +72,7 @@ func TestExampleShowsEveryOption(t *testing.T) {
 		"upper:", "lower:", "periods:", "step:", "tolerance:", "stabilization:", "cooldown:",
 		"on_metrics_missing:", "paused:", "manual_hold:", "schedule:", "cron:", "duration:", "time_zone:",
 		"strategy: hpa", "multiplier:", "slo:", "latency_p95:", "queue_length:", "max_utilization:", "lead:",
-		"headroom:", "quantile:", "window:", "base_window:", "trend:"} {
+		"headroom:", "quantile:", "window:", "base_window:", "trend:", "forecast:", "mode:", "season:", "history:", "max_error:"} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("example does not show %q", key)
 		}

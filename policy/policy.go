@@ -136,6 +136,7 @@ type RolePolicy struct {
 	Paused           bool
 	ManualHold       time.Duration
 	Schedule         []ScheduleEntry
+	Forecast         *ForecastPolicy // nil: none
 	// SLO, when set, sizes the role for a latency or queue objective by a
 	// learned model of one instance (capacity.go); nil: metrics only.
 	SLO *SLO

@@ -48,6 +48,7 @@ const (
 	ReasonMetrics  // a metric asked for it
 	ReasonSchedule // a schedule floor
 	ReasonBounds   // current outside min/max or under the replication floor
+	ReasonForecast // the forecast's count (forecast_and_scale)
 	ReasonSLO      // the SLO model's count for the current demand
 	ReasonTrend    // the SLO model's count for the demand a rise brings within the lead
 
@@ -57,7 +58,7 @@ const (
 // ReasonList returns every single reason in declaration order, e.g. to set
 // a 0/1 gauge per reason.
 func ReasonList() []Reasons {
-	out := make([]Reasons, 0, 19)
+	out := make([]Reasons, 0, 20)
 	for r := Reasons(1); r < reasonEnd; r <<= 1 {
 		out = append(out, r)
 	}
@@ -101,6 +102,8 @@ func (r Reasons) name() string {
 		return "schedule"
 	case ReasonBounds:
 		return "bounds"
+	case ReasonForecast:
+		return "forecast"
 	case ReasonSLO:
 		return "slo"
 	case ReasonTrend:
@@ -133,7 +136,7 @@ func (r Reasons) Primary() string {
 	// (hard safety before soft hysteresis), dry_run last.
 	order := [...]Reasons{
 		ReasonPaused, ReasonManualOverride,
-		ReasonBounds, ReasonSchedule, ReasonTrend, ReasonSLO, ReasonMetrics,
+		ReasonBounds, ReasonSchedule, ReasonForecast, ReasonTrend, ReasonSLO, ReasonMetrics,
 		ReasonBackoff, ReasonDeploymentInProgress, ReasonUnsafeCluster,
 		ReasonReplicationFloor, ReasonCapacity, ReasonAtMax, ReasonAtMin,
 		ReasonCooldown, ReasonStabilizing, ReasonMetricsMissing,

@@ -311,6 +311,9 @@ func prepare(o Options) (*setup, error) {
 				s.notes = append(s.notes, fmt.Sprintf("%s: promql metric %q ignored (no Prometheus in the simulation)", r, m.PromQL))
 			}
 		}
+		if f := s.pc.Roles[r].Forecast; f != nil {
+			s.notes = append(s.notes, fmt.Sprintf("%s: %s %s forecast learns from what the controller observes during the replay (history from Prometheus is not simulated)", r, f.Mode, f.Season))
+		}
 	}
 	s.interval = s.pc.Interval
 	if s.interval <= 0 {
