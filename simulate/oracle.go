@@ -28,7 +28,7 @@ func (s *setup) oracle(tc traceCase, name string) Result {
 	floor := replicationFloor(collections())
 	lineC, lineD, minC := s.line.coord, s.line.db, 1
 	if name == OracleTarget {
-		lineC, lineD = s.targets.coord, s.targets.db
+		lineC, lineD = s.own.coord, s.own.db
 		minC = max(s.pc.Roles[policy.Coordinators].Min, 1)
 		floor = max(floor, s.pc.Roles[policy.DBServers].Min)
 	}

@@ -175,7 +175,8 @@ type setup struct {
 	pc       *policy.Cluster // the selected cluster, as loaded
 	interval time.Duration
 	targets  roleTargets
-	line     oracleLine
+	line     oracleLine // the loosest line any contender aims at (oracle)
+	own      oracleLine // the policy's own lines (oracle-target)
 	notes    []string
 	sem      chan struct{} // bounds the runs at once (nil: no bound)
 }
@@ -326,7 +327,9 @@ func prepare(o Options) (*setup, error) {
 	s.targets.coordBand = min(s.targets.coord*(1+s.pc.Roles[policy.Coordinators].Tolerance), 1)
 	s.targets.dbBand = min(s.targets.db*(1+s.pc.Roles[policy.DBServers].Tolerance), 1)
 	thr := (thresholdUpper - p.IdleCPU) / (1 - p.IdleCPU)
-	s.line = oracleLine{coord: max(s.targets.coordBand, thr), db: max(s.targets.dbBand, thr)}
+	s.own = oracleLine{coord: ownTarget(s.pc.Roles[policy.Coordinators], s.targets.coord),
+		db: ownTarget(s.pc.Roles[policy.DBServers], s.targets.db)}
+	s.line = oracleLine{coord: max(s.targets.coordBand, thr, s.own.coord), db: max(s.targets.dbBand, thr, s.own.db)}
 	return s, nil
 }
 
@@ -340,6 +343,17 @@ func validWorldName(n string) bool {
 		}
 	}
 	return true
+}
+
+// ownTarget is the utilisation the policy's own role aims at: the cap of
+// its slo when it has one (the SLO model sizes at u* ≤ max_utilization,
+// a utilisation of the learned capacity), else metricsLine. oracle-target
+// gives perfect foresight at this line.
+func ownTarget(rp *policy.RolePolicy, metricsLine float64) float64 {
+	if rp.SLO != nil && rp.SLO.MaxUtilization > 0 {
+		return min(rp.SLO.MaxUtilization, 1)
+	}
+	return metricsLine
 }
 
 // utilTarget turns a role's metrics into the utilisation (demand/capacity)
