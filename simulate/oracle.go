@@ -83,6 +83,12 @@ func (s *setup) finish(r *Result) {
 	h := r.Step.Hours()
 	var episodes []time.Duration
 	var cur time.Duration
+	// A role's band: its target × (1 + tolerance); the policy's own slo
+	// roles aim at their max_utilization, so they fall short only above it.
+	bandC, bandD := s.targets.coordBand, s.targets.dbBand
+	if r.Contender == Policy {
+		bandC, bandD = max(bandC, s.own.coord), max(bandD, s.own.db)
+	}
 	for _, sm := range r.Samples {
 		r.CoordinatorHours += float64(sm.Coordinators) * h
 		r.DBServerHours += float64(sm.DBServers) * h
@@ -91,7 +97,7 @@ func (s *setup) finish(r *Result) {
 		}
 		// The oracle runs at its own, looser line by design: it has
 		// capacity in time at every step, so it has no rise episodes.
-		short := r.Contender != Oracle && r.Contender != OracleTarget && (sm.CoordUtil > s.targets.coordBand+1e-9 || sm.DBUtil > s.targets.dbBand+1e-9)
+		short := r.Contender != Oracle && r.Contender != OracleTarget && (sm.CoordUtil > bandC+1e-9 || sm.DBUtil > bandD+1e-9)
 		switch {
 		case short:
 			cur += r.Step

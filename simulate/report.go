@@ -40,7 +40,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		seen[r.Trace] = true
 		fmt.Fprintf(&b, "- %s: %s of virtual time%s, rps × %.4g, %s steps\n", r.Trace, fmtDuration(r.Duration), replayedPart(r), r.ScaleRPS, r.Step)
 	}
-	fmt.Fprintf(&b, "- overload: a role's utilisation > 1 or p95 latency > %s; rise → capacity: episodes (count) with a role's utilisation above target × (1 + tolerance)\n", rep.SLO)
+	fmt.Fprintf(&b, "- overload: a role's utilisation > 1 or p95 latency > %s; rise → capacity: episodes (count) with a role's utilisation above target × (1 + tolerance), for the policy's slo roles above max_utilization\n", rep.SLO)
 	for _, n := range rep.Notes {
 		fmt.Fprintf(&b, "- note: %s\n", n)
 	}
