@@ -252,8 +252,8 @@ func assertOracleLowest(t *testing.T, rep *Report) {
 // The real trace (a World Cup 98 day, 6 hours of it from the evening peak
 // on): the oracle is below everyone, the policy loses nothing.
 func TestOracleLowestOnRealTrace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays 6 hours through the controller")
+	if testing.Short() || underRace {
+		t.Skip("replays 6 hours through the controller (run without -short and -race)")
 	}
 	tr, err := sim.ReadTrace(bytes.NewReader(sim.DemoTrace))
 	if err != nil {
