@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -155,18 +153,9 @@ func hostFromFlags(file, cluster, tracePath string) (*Hosted, error) {
 // the file is JSON (.json, or its first byte is '{'); errors name the file
 // and line.
 func readTrace(path string) (sim.Trace, error) {
-	data, err := os.ReadFile(path)
+	tr, err := sim.ReadTraceFile(path)
 	if err != nil {
 		return sim.Trace{}, fmt.Errorf("--trace: %w", err)
-	}
-	var tr sim.Trace
-	if strings.EqualFold(filepath.Ext(path), ".json") || bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
-		tr, err = sim.ReadTraceJSON(data)
-	} else {
-		tr, err = sim.ReadTrace(bytes.NewReader(data))
-	}
-	if err != nil {
-		return sim.Trace{}, fmt.Errorf("--trace: %s: %w", path, err)
 	}
 	if len(tr.T) == 0 {
 		return sim.Trace{}, fmt.Errorf("--trace: %s: no rows", path)

@@ -67,41 +67,21 @@ func (p *Prometheus) Query(ctx context.Context, expr string, at time.Time) (floa
 
 // decodeQueryAnswer reads an /api/v1/query answer down to one number.
 func decodeQueryAnswer(code int, body []byte) (float64, error) {
-	var env struct {
-		Status    string `json:"status"`
-		ErrorType string `json:"errorType"`
-		Error     string `json:"error"`
-		Data      *struct {
-			ResultType model.ValueType `json:"resultType"`
-			Result     json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		if code/100 != 2 {
-			return 0, &StatusError{URL: "/api/v1/query", Code: code, Detail: strings.TrimSpace(string(body[:min(len(body), 200)]))}
-		}
-		return 0, fmt.Errorf("%w: %w", ErrBadBody, err)
-	}
-	if env.Status != "success" {
-		if code/100 != 2 {
-			return 0, &StatusError{URL: "/api/v1/query", Code: code, Detail: env.ErrorType + ": " + env.Error}
-		}
-		return 0, fmt.Errorf("%w: status %q: %s: %s", ErrBadBody, env.Status, env.ErrorType, env.Error)
-	}
-	if env.Data == nil {
-		return 0, fmt.Errorf("%w: no \"data\"", ErrBadBody)
+	data, err := decodeEnvelope("/api/v1/query", code, body)
+	if err != nil {
+		return 0, err
 	}
 	var f float64
-	switch env.Data.ResultType {
+	switch data.ResultType {
 	case model.ValScalar:
 		var s model.Scalar
-		if err := json.Unmarshal(env.Data.Result, &s); err != nil {
+		if err := json.Unmarshal(data.Result, &s); err != nil {
 			return 0, fmt.Errorf("%w: scalar result: %w", ErrBadBody, err)
 		}
 		f = float64(s.Value)
 	case model.ValVector:
 		var vec model.Vector
-		if err := json.Unmarshal(env.Data.Result, &vec); err != nil {
+		if err := json.Unmarshal(data.Result, &vec); err != nil {
 			return 0, fmt.Errorf("%w: vector result: %w", ErrBadBody, err)
 		}
 		switch len(vec) {
@@ -118,7 +98,7 @@ func decodeQueryAnswer(code int, body []byte) (float64, error) {
 	case model.ValMatrix:
 		return 0, fmt.Errorf("%w: range vector result, want an instant value", ErrMissing)
 	default:
-		return 0, fmt.Errorf("%w: %s result, want a number", ErrMissing, env.Data.ResultType)
+		return 0, fmt.Errorf("%w: %s result, want a number", ErrMissing, data.ResultType)
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%w: value is %v", ErrMissing, f)
@@ -184,33 +164,15 @@ func (p *Prometheus) queryRange(ctx context.Context, expr string, from, to time.
 
 // decodeRangeAnswer reads an /api/v1/query_range answer of at most one series.
 func decodeRangeAnswer(code int, body []byte) ([]Point, error) {
-	var env struct {
-		Status    string `json:"status"`
-		ErrorType string `json:"errorType"`
-		Error     string `json:"error"`
-		Data      *struct {
-			ResultType model.ValueType `json:"resultType"`
-			Result     json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		if code/100 != 2 {
-			return nil, &StatusError{URL: "/api/v1/query_range", Code: code, Detail: strings.TrimSpace(string(body[:min(len(body), 200)]))}
-		}
-		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
-	}
+	data, err := decodeEnvelope("/api/v1/query_range", code, body)
 	switch {
-	case env.Status != "success" && code/100 != 2:
-		return nil, &StatusError{URL: "/api/v1/query_range", Code: code, Detail: env.ErrorType + ": " + env.Error}
-	case env.Status != "success":
-		return nil, fmt.Errorf("%w: status %q: %s: %s", ErrBadBody, env.Status, env.ErrorType, env.Error)
-	case env.Data == nil:
-		return nil, fmt.Errorf("%w: no \"data\"", ErrBadBody)
-	case env.Data.ResultType != model.ValMatrix:
-		return nil, fmt.Errorf("%w: %s result, want a matrix", ErrBadBody, env.Data.ResultType)
+	case err != nil:
+		return nil, err
+	case data.ResultType != model.ValMatrix:
+		return nil, fmt.Errorf("%w: %s result, want a matrix", ErrBadBody, data.ResultType)
 	}
 	var m model.Matrix
-	if err := json.Unmarshal(env.Data.Result, &m); err != nil {
+	if err := json.Unmarshal(data.Result, &m); err != nil {
 		return nil, fmt.Errorf("%w: matrix result: %w", ErrBadBody, err)
 	}
 	switch len(m) {
@@ -229,4 +191,37 @@ func decodeRangeAnswer(code int, body []byte) ([]Point, error) {
 		out = append(out, Point{T: sp.Timestamp.Time().UTC(), V: v})
 	}
 	return out, nil
+}
+
+// apiData is the "data" of a Prometheus HTTP API answer.
+type apiData struct {
+	ResultType model.ValueType `json:"resultType"`
+	Result     json.RawMessage `json:"result"`
+}
+
+// decodeEnvelope reads the envelope every Prometheus HTTP API answer has
+// (status, errorType, error, data) and returns its data; endpoint names the
+// endpoint in a StatusError.
+func decodeEnvelope(endpoint string, code int, body []byte) (*apiData, error) {
+	var env struct {
+		Status    string   `json:"status"`
+		ErrorType string   `json:"errorType"`
+		Error     string   `json:"error"`
+		Data      *apiData `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		if code/100 != 2 {
+			return nil, &StatusError{URL: endpoint, Code: code, Detail: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
+	}
+	switch {
+	case env.Status != "success" && code/100 != 2:
+		return nil, &StatusError{URL: endpoint, Code: code, Detail: env.ErrorType + ": " + env.Error}
+	case env.Status != "success":
+		return nil, fmt.Errorf("%w: status %q: %s: %s", ErrBadBody, env.Status, env.ErrorType, env.Error)
+	case env.Data == nil:
+		return nil, fmt.Errorf("%w: no \"data\"", ErrBadBody)
+	}
+	return env.Data, nil
 }

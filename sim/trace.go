@@ -2,11 +2,14 @@ package sim
 
 import (
 	"bufio"
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,4 +157,24 @@ func (t Trace) From(d time.Duration) (Trace, error) {
 		out.Start = t.Start.Add(d)
 	}
 	return out, nil
+}
+
+// ReadTraceFile reads a trace file: a Prometheus query_range answer when
+// it is JSON (.json, or its first byte is '{'), else "t_seconds,rps" CSV.
+// Errors name the file (and the line or sample).
+func ReadTraceFile(path string) (Trace, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Trace{}, err
+	}
+	var tr Trace
+	if strings.EqualFold(filepath.Ext(path), ".json") || bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		tr, err = ReadTraceJSON(data)
+	} else {
+		tr, err = ReadTrace(bytes.NewReader(data))
+	}
+	if err != nil {
+		return Trace{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return tr, nil
 }

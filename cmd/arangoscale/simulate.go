@@ -200,18 +200,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 // readTraceFile reads a CSV trace, or a Prometheus query_range answer
 // when the file is JSON (.json, or its first byte is '{').
 func readTraceFile(path string) (sim.Trace, error) {
-	data, err := os.ReadFile(path)
+	tr, err := sim.ReadTraceFile(path)
 	if err != nil {
 		return sim.Trace{}, fmt.Errorf("trace: %w", err)
-	}
-	var tr sim.Trace
-	if strings.EqualFold(filepath.Ext(path), ".json") || bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
-		tr, err = sim.ReadTraceJSON(data)
-	} else {
-		tr, err = sim.ReadTrace(bytes.NewReader(data))
-	}
-	if err != nil {
-		return sim.Trace{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return tr, nil
 }
