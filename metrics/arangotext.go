@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -89,12 +88,6 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 		}
 		return nil, fmt.Errorf("metrics body: %w: %w", ErrBadBody, err)
 	}
-	s.fromFamilies(fams)
-	return s, nil
-}
-
-// fromFamilies fills s from the families expfmt parsed.
-func (s *arangoSample) fromFamilies(fams map[string]*dto.MetricFamily) {
 	for _, name := range arangoScalars {
 		if name == s.suspect {
 			continue
@@ -117,7 +110,7 @@ func (s *arangoSample) fromFamilies(fams map[string]*dto.MetricFamily) {
 			s.values[name] = sum
 		}
 	}
-	s.hist, s.histOK, s.histWhy = requestHistogram(histSeriesOf(fams[mRequestTime]), s.suspect == mRequestTime)
+	s.hist, s.histOK, s.histWhy = requestHistogram(fams[mRequestTime], s.suspect == mRequestTime)
 	if s.role == "" {
 		if mf := fams[mRequestTime]; mf != nil {
 			for _, m := range mf.GetMetric() {
@@ -127,6 +120,7 @@ func (s *arangoSample) fromFamilies(fams map[string]*dto.MetricFamily) {
 			}
 		}
 	}
+	return s, nil
 }
 
 // normalizeRole upper-cases an ArangoDB role and spells DB servers
@@ -274,75 +268,42 @@ func scalarValue(m *dto.Metric) (float64, bool) {
 	return v, true
 }
 
-// histSeries is one label set of the request-time histogram: its buckets
-// in the order of the body, and whether it has a _count line.
-type histSeries struct {
-	bounds, counts []float64
-	hasCount       bool
-}
-
-// histFamily is the request-time family as the parsers see it: absent,
-// present with another type, or a histogram with its label sets in order.
-type histFamily struct {
-	present, isHist bool
-	series          []histSeries
-}
-
-// histSeriesOf turns expfmt's family into a histFamily.
-func histSeriesOf(mf *dto.MetricFamily) histFamily {
-	if mf == nil || len(mf.GetMetric()) == 0 {
-		return histFamily{}
-	}
-	f := histFamily{present: true, isHist: mf.GetType() == dto.MetricType_HISTOGRAM}
-	if !f.isHist {
-		return f
-	}
-	for _, m := range mf.GetMetric() {
-		dh := m.GetHistogram()
-		var hs histSeries
-		if dh != nil {
-			hs.hasCount = dh.SampleCount != nil || dh.SampleCountFloat != nil
-			for _, b := range dh.GetBucket() {
-				c := float64(b.GetCumulativeCount())
-				if b.CumulativeCountFloat != nil {
-					c = b.GetCumulativeCountFloat()
-				}
-				hs.bounds = append(hs.bounds, b.GetUpperBound())
-				hs.counts = append(hs.counts, c)
-			}
-		}
-		f.series = append(f.series, hs)
-	}
-	return f
-}
-
 // requestHistogram merges the request-time histograms of all label sets
 // (bucket by bucket) and checks that each is complete.
-func requestHistogram(f histFamily, suspect bool) (histogram, bool, string) {
+func requestHistogram(mf *dto.MetricFamily, suspect bool) (histogram, bool, string) {
 	if suspect {
 		return histogram{}, false, mRequestTime + ": last line of a body without final newline (possibly truncated)"
 	}
-	if !f.present {
+	if mf == nil || len(mf.GetMetric()) == 0 {
 		return histogram{}, false, mRequestTime + " not present"
 	}
-	if !f.isHist {
+	if mf.GetType() != dto.MetricType_HISTOGRAM {
 		return histogram{}, false, mRequestTime + " is not a histogram"
 	}
 	var h histogram
-	for i, hs := range f.series {
-		bs := hs.bounds
-		if len(bs) == 0 || !hs.hasCount || !math.IsInf(bs[len(bs)-1], 1) {
+	for i, m := range mf.GetMetric() {
+		dh := m.GetHistogram()
+		bs := dh.GetBucket()
+		if dh == nil || len(bs) == 0 || (dh.SampleCount == nil && dh.SampleCountFloat == nil) ||
+			!math.IsInf(bs[len(bs)-1].GetUpperBound(), 1) {
 			return histogram{}, false, mRequestTime + " incomplete (no +Inf bucket or _count; truncated?)"
 		}
 		if i == 0 {
-			h.bounds = slices.Clone(bs)
+			h.bounds = make([]float64, len(bs))
 			h.cum = make([]float64, len(bs))
+			for j, b := range bs {
+				h.bounds[j] = b.GetUpperBound()
+			}
 		} else if len(bs) != len(h.bounds) {
 			return histogram{}, false, mRequestTime + ": label sets with different buckets"
 		}
 		prevUB, prevC := math.Inf(-1), 0.0
-		for j, ub := range bs {
-			c := hs.counts[j]
+		for j, b := range bs {
+			ub := b.GetUpperBound()
+			c := float64(b.GetCumulativeCount())
+			if b.CumulativeCountFloat != nil {
+				c = b.GetCumulativeCountFloat()
+			}
 			if ub != h.bounds[j] || ub <= prevUB || c < prevC || math.IsNaN(c) {
 				return histogram{}, false, mRequestTime + ": buckets not ascending or not cumulative"
 			}
