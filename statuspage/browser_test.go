@@ -40,6 +40,7 @@ const testPolicy = `clusters:
           - {signal: cpu_utilization, target: 0.65}
           - {signal: requests_per_second, target_per_instance: 650}
         cooldown: {up: 1m, down: 5m}
+        slo: {latency_p95: 500ms}
       dbservers:
         min: 3
         max: 6
@@ -186,6 +187,11 @@ func TestStatusPageInChromium(t *testing.T) {
 		if !strings.Contains(coord, want) {
 			t.Errorf("coordinators card lacks %q:\n%s", want, coord)
 		}
+	}
+	// Two virtual minutes are too few to learn one instance: the SLO model
+	// says so and the metrics decide.
+	if model := run(t, ctx, chromedp.Text("#capacity-coordinators")); !strings.Contains(model, "not ready") || !strings.Contains(model, "the metrics decide") {
+		t.Errorf("SLO model of the coordinators: %q, want not ready", model)
 	}
 	for _, want := range []string{"dbservers", "/arangodb-shop/dbserver", "disk_utilization"} {
 		if !strings.Contains(db, want) {
