@@ -290,6 +290,13 @@ func decodeQueue(body []byte) ([]QueueItem, error) {
 // strictTop decodes a single JSON value and refuses trailing data; errors
 // name the byte offset so a bad body can be found.
 func strictTop(body []byte, v any) error {
+	// json.Unmarshal accepts exactly what the decoder below accepts (one
+	// value, nothing but blanks after it) without copying body into a
+	// decoder's buffer; only a failure takes the decoder path, whose
+	// errors name the place.
+	if json.Unmarshal(body, v) == nil {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError

@@ -52,6 +52,10 @@ type ArangoDB struct {
 
 	mu    sync.Mutex
 	hists map[string]histPoint // server id -> previous request-time histogram
+
+	// scratch holds *textScratch values: the read and parse buffers of
+	// one server's scrape, reused across servers and intervals.
+	scratch sync.Pool
 }
 
 type histPoint struct {
@@ -179,6 +183,10 @@ func (a *ArangoDB) ScrapeServers(ctx context.Context, servers []Server) *ArangoS
 	return snap
 }
 
+// maxKeptBody is the largest read buffer kept for the next scrape; a
+// larger answer's buffer is left to the garbage collector.
+const maxKeptBody = 1 << 20
+
 func (a *ArangoDB) scrapeServer(ctx context.Context, srv Server) (*arangoSample, error) {
 	id := srv.ID
 	ctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
@@ -186,11 +194,20 @@ func (a *ArangoDB) scrapeServer(ctx context.Context, srv Server) (*arangoSample,
 	// serverId is sent for every server, the coordinator we talk to
 	// included: ArangoDB answers its own id locally and forwards others.
 	u := a.endpoint + "/_admin/metrics/v2?serverId=" + url.QueryEscape(id)
-	body, err := get(ctx, a.client, u, "text/plain")
+	ps, _ := a.scratch.Get().(*textScratch)
+	if ps == nil {
+		ps = new(textScratch)
+	}
+	defer func() {
+		if ps.body.Cap() <= maxKeptBody {
+			a.scratch.Put(ps)
+		}
+	}()
+	body, err := getInto(ctx, a.client, u, "text/plain", &ps.body)
 	if err != nil {
 		return nil, err
 	}
-	s, err := parseArangoMetrics(body)
+	s, err := ps.parse(body)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}

@@ -69,3 +69,19 @@ func BenchmarkParseDerive3000(b *testing.B) {
 		a.derive(srv, s, clk.Advance(time.Second))
 	}
 }
+
+// BenchmarkScrapeParseSmall is one scrape of a body that holds only the
+// signals' families (the emulator's, and the bulk of the work once
+// selectFamilies has cut a real one down), with the scratch state reused
+// as ScrapeServers does.
+func BenchmarkScrapeParseSmall(b *testing.B) {
+	body := benchBody(0)
+	var ps textScratch
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ps.parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

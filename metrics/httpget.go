@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +15,18 @@ const maxBody = 32 << 20
 
 // get performs one GET and returns the body of a 2xx answer.
 func get(ctx context.Context, client *http.Client, url, accept string) ([]byte, error) {
+	return getInto(ctx, client, url, accept, nil)
+}
+
+// getInto is get reading the body into buf (reset first), so that a
+// caller scraping every interval reuses one buffer; the returned body is
+// buf's bytes, valid until buf is used again. A nil buf reads into a new
+// one.
+func getInto(ctx context.Context, client *http.Client, url, accept string, buf *bytes.Buffer) ([]byte, error) {
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
@@ -26,7 +39,8 @@ func get(ctx context.Context, client *http.Client, url, accept string) ([]byte, 
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	body := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: reading body: %w: %w", url, ErrTruncated, err)
 	}

@@ -205,7 +205,8 @@ type job struct {
 // Cluster emulates one ArangoDB cluster. It is safe for concurrent use.
 type Cluster struct {
 	mu     sync.Mutex
-	docs   docStore // documents.go: the document API, own lock
+	bufs   sync.Pool // *[]byte: metrics answers, rendered then written
+	docs   docStore  // documents.go: the document API, own lock
 	name   string
 	clk    clock.Clock
 	p      Params

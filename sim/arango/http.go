@@ -994,10 +994,15 @@ func (c *Cluster) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusServiceUnavailable, errNumHTTPUnavailable, "server did not answer")
 		return
 	}
-	buf := c.renderMetricsLocked(s, nil)
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	*bp = c.renderMetricsLocked(s, *bp)
 	c.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	w.Header().Set("Server", "ArangoDB")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf)
+	_, _ = w.Write(*bp)
+	c.bufs.Put(bp) // Write is done with it (http.ResponseWriter copies or sends)
 }

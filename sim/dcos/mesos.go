@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -271,13 +272,17 @@ func portRanges(ports []int) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
+// agentUsedPorts lists the ports of ag's range in use, ascending. It walks
+// the few used ports, not the whole range (a map look-up per port of the
+// range was most of a /master/slaves answer's cost).
 func (c *Cluster) agentUsedPorts(ag *agent) []int {
 	var ports []int
-	for p := ag.portLow; p <= ag.portHigh; p++ {
-		if ag.usedPort[p] {
+	for p, used := range ag.usedPort {
+		if used && p >= ag.portLow && p <= ag.portHigh {
 			ports = append(ports, p)
 		}
 	}
+	slices.Sort(ports)
 	return ports
 }
 
