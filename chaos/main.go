@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -33,7 +34,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	policyFile := fs.String("policy", "", "run the chaos world on this policy file's cluster instead of the built-in one")
 	cluster := fs.String("cluster", "", "cluster of --policy (default: the first)")
 	tracePath := fs.String("trace", "", "load of --policy's cluster: CSV \"t_seconds,rps\" or a Prometheus query_range answer (.json) (default: the built-in load levels)")
-	parallel := fs.Int("parallel", 1, "runs at once")
+	parallel := fs.Int("parallel", DefaultParallel(), "runs at once (default: twice the usable cores)")
 	long := fs.Duration("long", 6*time.Hour, "virtual time with faults of the long runs")
 	longEvery := fs.Int("long-every", 0, "every this many runs one lasts --long (0: none)")
 	verbose := fs.Bool("v", false, "print every run and its faults")
@@ -74,7 +75,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	results := make([]Result, *runs)
 	errs := make([]error, *runs)
-	var mu sync.Mutex // orders the per-run output
+	done := make([]chan struct{}, *runs)
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range *parallel {
@@ -88,16 +92,22 @@ func Main(args []string, stdout, stderr io.Writer) int {
 					o.Duration = *long
 				}
 				results[i], errs[i] = Run(context.Background(), o)
-				mu.Lock()
-				report(stdout, results[i], errs[i], *verbose)
-				mu.Unlock()
+				close(done[i])
 			}
 		}()
 	}
+	go func() {
+		for i := range *runs {
+			next <- i
+		}
+		close(next)
+	}()
+	// Runs are reported in seed order as they finish, so what is printed
+	// does not depend on --parallel (but for the wall time).
 	for i := range *runs {
-		next <- i
+		<-done[i]
+		report(stdout, results[i], errs[i], *verbose)
 	}
-	close(next)
 	wg.Wait()
 
 	failed, violations, worst, pinned := 0, 0, 0, 0
@@ -129,6 +139,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// DefaultParallel is --parallel's default: two runs per usable core. A run
+// spends much of its wall time waiting on the slow-answer faults (a request
+// held until the controller's deadline), which a second run per core fills;
+// more than two per core measured no faster and holds more memory
+// (docs/simulation/results.md, "Chaos runs").
+func DefaultParallel() int {
+	return 2 * runtime.GOMAXPROCS(0)
 }
 
 // hostFromFlags reads --policy and --trace and checks the chaos world can

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,27 @@ func TestMainRuns(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "summary: 2 runs, 0 with violations") || !strings.Contains(out.String(), "hit their target, per class") {
 		t.Fatalf("no summary: %s", out.String())
+	}
+}
+
+// What Main prints is the same whatever --parallel, but for the wall time:
+// runs are reported in seed order.
+func TestMainOutputIndependentOfParallel(t *testing.T) {
+	wall := regexp.MustCompile(`wall time [^\n]*|violations \([^)]*\)`)
+	var outs []string
+	for _, p := range []string{"1", "3"} {
+		var out, errb bytes.Buffer
+		code := Main([]string{"--faults", "random", "--seed", "7", "--runs", "4", "--duration", "5m", "-v", "--parallel", p}, &out, &errb)
+		if code != 0 {
+			t.Fatalf("--parallel %s: code %d: %s %s", p, code, out.String(), errb.String())
+		}
+		outs = append(outs, wall.ReplaceAllString(out.String(), "–"))
+	}
+	if outs[0] != outs[1] {
+		t.Fatalf("--parallel 1 and 3 print differently:\n%s\n---\n%s", outs[0], outs[1])
+	}
+	if !strings.Contains(outs[0], "seed 7") || strings.Index(outs[0], "seed 7") > strings.Index(outs[0], "seed 10") {
+		t.Fatalf("runs not in seed order:\n%s", outs[0])
 	}
 }
 
