@@ -15,7 +15,10 @@ COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
 ENV CGO_ENABLED=0
-RUN go build -trimpath \
+# -tags noplot leaves out simulate's PNG plots (gonum/plot parses twelve
+# embedded fonts at start-up, ~4 MiB resident in `run` too); simulate in
+# the image writes its tables and CSV and says so.
+RUN go build -trimpath -tags noplot \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
       -o /out/arangoscale ./cmd/arangoscale
 

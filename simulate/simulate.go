@@ -57,6 +57,8 @@ var (
 	ErrBadOptions   = errors.New("simulate: invalid options")
 	ErrBadPolicy    = errors.New("simulate: unusable policy")
 	ErrUnknownSetup = errors.New("simulate: unknown baseline")
+	// ErrNoPlots: this build was made with -tags noplot and draws no PNG.
+	ErrNoPlots = errors.New("simulate: this build draws no plots (built with -tags noplot)")
 )
 
 // TraceInput is one trace to replay, under a name for the report.

@@ -93,7 +93,11 @@ func TestSweepTarget(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, md.String())
 		}
 	}
-	if err := WriteSweepPNG(&png, sr, "step"); err != nil || !bytes.HasPrefix(png.Bytes(), []byte("\x89PNG")) {
+	if err := WriteSweepPNG(&png, sr, "step"); !Plots {
+		if !errors.Is(err, ErrNoPlots) || png.Len() > 0 {
+			t.Errorf("noplot build: %v (%d bytes)", err, png.Len())
+		}
+	} else if err != nil || !bytes.HasPrefix(png.Bytes(), []byte("\x89PNG")) {
 		t.Errorf("png: %v (%d bytes)", err, png.Len())
 	}
 }

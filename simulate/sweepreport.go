@@ -4,14 +4,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
 )
 
 // Traces are the trace names of the sweep, in order.
@@ -111,66 +105,5 @@ func WriteSweepMarkdown(w io.Writer, sr *SweepReport) error {
 		fmt.Fprintf(&b, "- overload: a role's utilisation > 1 or p95 latency > %s\n", rep.SLO)
 	}
 	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// WriteSweepPNG plots one trace's cost–overload curves: per contender a
-// line through its points (x overload minutes, y total instance-hours),
-// each point labelled with the swept value.
-func WriteSweepPNG(w io.Writer, sr *SweepReport, trace string) error {
-	cs := sr.contenders(trace)
-	if len(cs) == 0 {
-		return fmt.Errorf("plot: no sweep results for trace %q", trace)
-	}
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: cost and overload by %s", trace, sr.Param)
-	p.X.Label.Text = "overload minutes"
-	p.Y.Label.Text = "instance-hours (coordinators + DB servers)"
-	p.X.Tick.Marker = plainTicks{}
-	p.Y.Tick.Marker = plainTicks{}
-	p.Legend.Top = true
-	for k, c := range cs {
-		var xys plotter.XYs
-		var labels []string
-		for i, pt := range sr.Points {
-			r, ok := sr.at(i, trace, c)
-			if !ok {
-				continue
-			}
-			xy := plotter.XY{X: r.OverloadMinutes, Y: r.CoordinatorHours + r.DBServerHours}
-			// Values that land on the same point share one label, so
-			// they stay legible (the threshold rule ignores the target).
-			if n := len(xys); n > 0 && math.Abs(xys[n-1].X-xy.X) < 1e-9 && math.Abs(xys[n-1].Y-xy.Y) < 1e-9 {
-				labels[n-1] += ", " + fmtValue(pt.Value)
-				continue
-			}
-			xys = append(xys, xy)
-			labels = append(labels, fmtValue(pt.Value))
-		}
-		ln, pts, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return fmt.Errorf("plot %s %s: %w", trace, c, err)
-		}
-		ln.Color = plotutil.Color(k)
-		ln.Width = vg.Points(1)
-		pts.Color = plotutil.Color(k)
-		pts.Shape = plotutil.Shape(k)
-		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-		if err != nil {
-			return fmt.Errorf("plot %s %s: %w", trace, c, err)
-		}
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].Color = plotutil.Color(k)
-			lb.TextStyle[i].Font.Size = vg.Points(8)
-		}
-		lb.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
-		p.Add(ln, pts, lb)
-		p.Legend.Add(c, ln, pts)
-	}
-	wt, err := p.WriterTo(9*vg.Inch, 6*vg.Inch, "png")
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
 	return err
 }

@@ -47,6 +47,7 @@ func runSweep(ctx context.Context, o simulate.Options, sw simulate.Sweep, out st
 			fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
 			return 1
 		}
+		notePlots(stderr, out)
 	}
 	for _, p := range sr.Points {
 		for _, r := range p.Report.Results {
@@ -71,6 +72,9 @@ func writeSweepFiles(dir string, sr *simulate.SweepReport) error {
 		return err
 	}
 	for _, tr := range sr.Traces() {
+		if !simulate.Plots {
+			break
+		}
 		var png bytes.Buffer
 		if err := simulate.WriteSweepPNG(&png, sr, tr); err != nil {
 			return err

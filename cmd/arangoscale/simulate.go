@@ -187,6 +187,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "arangoscale simulate: %v\n", err)
 			return 1
 		}
+		notePlots(stderr, *out)
 	}
 	for _, r := range rep.Results {
 		if r.Contender == simulate.Policy && r.LostShards > 0 {
@@ -207,7 +208,15 @@ func readTraceFile(path string) (sim.Trace, error) {
 	return tr, nil
 }
 
-// writeSimulationFiles writes results.csv and <trace>.png into dir.
+// notePlots says, once, that this build wrote no PNG into dir.
+func notePlots(stderr io.Writer, dir string) {
+	if !simulate.Plots {
+		fmt.Fprintf(stderr, "arangoscale simulate: no PNG plots in %s: this binary was built with -tags noplot (the container image is); build it without the tag to draw them\n", dir)
+	}
+}
+
+// writeSimulationFiles writes results.csv and, when this build draws
+// plots, <trace>.png into dir.
 func writeSimulationFiles(dir string, rep *simulate.Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -220,6 +229,9 @@ func writeSimulationFiles(dir string, rep *simulate.Report) error {
 		return err
 	}
 	for _, tr := range rep.Traces() {
+		if !simulate.Plots {
+			break
+		}
 		var png bytes.Buffer
 		if err := simulate.WritePNG(&png, rep, tr); err != nil {
 			return err
