@@ -31,12 +31,11 @@ type ArangoDBOptions struct {
 	Parallel int
 }
 
-// DefaultParallel is how many servers of one cluster are scraped at once:
-// each is one keep-alive connection to the coordinator, kept between
-// intervals, so it is also the size of a cluster's connection pool
-// (controller.Setup keeps that many idle per host). With 50 clusters, 8 at
-// once held ~350 connections (~9 MiB); 4 still scrape a 10-server cluster
-// in three round trips.
+// DefaultParallel is how many servers of one cluster are scraped at once,
+// each on its own keep-alive connection to the coordinator; 4 scrape a
+// 10-server cluster in three round trips. run keeps one of them idle per
+// coordinator between intervals (cmd/arangoscale/env.go): with 50 clusters,
+// 8 kept per coordinator were ~350 connections (~9 MiB).
 const DefaultParallel = 4
 
 // ArangoDB scrapes the metrics of every coordinator and DB server of one
