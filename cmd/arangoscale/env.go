@@ -43,7 +43,7 @@ func fromEnv(stderr io.Writer) (*config.Config, config.Secrets, *controller.Setu
 	// at once, so up to that many minus one connections are dialled anew
 	// each interval (with TLS, as many handshakes): each one kept costs two
 	// goroutines and their buffers, and with 50 clusters keeping all of them
-	// was ~5 MiB of a ~37 MiB process (README, "Memory").
+	// held ~5 MiB more (README, "Memory").
 	arango := base.Clone()
 	arango.MaxIdleConnsPerHost = 1
 	plain := &http.Client{Transport: arango}

@@ -71,10 +71,10 @@ func writeSweepFiles(dir string, sr *simulate.SweepReport) error {
 	if err := os.WriteFile(filepath.Join(dir, "sweep.csv"), b.Bytes(), 0o644); err != nil {
 		return err
 	}
+	if !simulate.Plots {
+		return nil
+	}
 	for _, tr := range sr.Traces() {
-		if !simulate.Plots {
-			break
-		}
 		var png bytes.Buffer
 		if err := simulate.WriteSweepPNG(&png, sr, tr); err != nil {
 			return err

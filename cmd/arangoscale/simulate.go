@@ -228,10 +228,10 @@ func writeSimulationFiles(dir string, rep *simulate.Report) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.csv"), csvBuf.Bytes(), 0o644); err != nil {
 		return err
 	}
+	if !simulate.Plots {
+		return nil
+	}
 	for _, tr := range rep.Traces() {
-		if !simulate.Plots {
-			break
-		}
 		var png bytes.Buffer
 		if err := simulate.WritePNG(&png, rep, tr); err != nil {
 			return err
