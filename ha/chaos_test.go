@@ -18,6 +18,7 @@ import (
 // that no shard was lost; at the end the cluster converges.
 // ARANGOSCALE_HA_CHAOS_SEED picks another run.
 func TestChaosTwoReplicasWithZooKeeperFaults(t *testing.T) {
+	reconnectRace(t)
 	seed := uint64(1)
 	if s := os.Getenv("ARANGOSCALE_HA_CHAOS_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)

@@ -101,6 +101,7 @@ func TestCutOffOwnerStopsBeforeStandbyStarts(t *testing.T) {
 // TestZooKeeperDownForEveryone: nobody acts while ZooKeeper is gone, both
 // say why in /readyz; after it is back one replica acts again.
 func TestZooKeeperDownForEveryone(t *testing.T) {
+	reconnectRace(t)
 	h := newWorld(t, 3)
 	a, b := h.start("a"), h.start("b")
 	h.owner(20 * time.Second)
