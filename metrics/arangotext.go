@@ -2,14 +2,9 @@ package metrics
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // ArangoDB metric names used for the built-in signals (checked against the
@@ -47,10 +42,10 @@ type histogram struct {
 	cum    []float64 // cumulative counts per bound
 }
 
-// parseArangoMetrics parses a Prometheus text body with expfmt and keeps
-// the families the signals need.
+// parseArangoMetrics parses a Prometheus text body and keeps the families
+// the signals need.
 //
-// Truncation: expfmt accepts text cut at a line boundary, so a body is
+// Truncation: text cut at a line boundary still parses, so a body is
 // checked as follows. An empty body is an error. A body without a final
 // newline may have its last line cut anywhere, even inside the value ("12"
 // of "1234"), so that line is dropped and its family is treated as absent
@@ -66,15 +61,14 @@ func parseArangoMetrics(body []byte) (*arangoSample, error) {
 }
 
 // textScratch is the reusable state of parsing one metrics body: the
-// selected lines, their original line numbers, and expfmt's parser (its
-// read buffer), kept between scrapes so that each one does not allocate
+// selected lines, their original line numbers, and the tallies of the
+// parse, kept between scrapes so that each one does not allocate
 // them anew. One scrape at a time uses it.
 type textScratch struct {
-	body   bytes.Buffer // the answer read off the wire
-	sel    []byte
-	orig   []int
-	parser expfmt.TextParser
-	inited bool
+	body  bytes.Buffer // the answer read off the wire
+	sel   []byte
+	orig  []int
+	tally textTally
 }
 
 // parse is parseArangoMetrics with the scratch state reused. The sample
@@ -99,49 +93,8 @@ func (ps *textScratch) parse(body []byte) (*arangoSample, error) {
 		return nil, err
 	}
 	ps.sel, ps.orig = relevant, origLine
-	if !ps.inited {
-		ps.parser = expfmt.NewTextParser(model.UTF8Validation)
-		ps.inited = true
-	}
-	fams, err := ps.parser.TextToMetricFamilies(bytes.NewReader(relevant))
-	if err != nil {
-		var pe expfmt.ParseError
-		if errors.As(err, &pe) && pe.Line >= 1 && pe.Line <= len(origLine) {
-			return nil, fmt.Errorf("metrics body line %d: %w: %s", origLine[pe.Line-1], ErrBadBody, pe.Msg)
-		}
-		return nil, fmt.Errorf("metrics body: %w: %w", ErrBadBody, err)
-	}
-	for _, name := range arangoScalars {
-		if name == s.suspect {
-			continue
-		}
-		mf := fams[name]
-		if mf == nil {
-			continue
-		}
-		sum, ok := 0.0, false
-		for _, m := range mf.GetMetric() {
-			v, has := scalarValue(m)
-			if !has {
-				continue
-			}
-			sum += v
-			ok = true
-			s.noteRole(m)
-		}
-		if ok {
-			s.values[name] = sum
-		}
-	}
-	s.hist, s.histOK, s.histWhy = requestHistogram(fams[mRequestTime], s.suspect == mRequestTime)
-	if s.role == "" {
-		if mf := fams[mRequestTime]; mf != nil {
-			for _, m := range mf.GetMetric() {
-				if s.noteRole(m) {
-					break
-				}
-			}
-		}
+	if err := ps.tally.parseSelected(relevant, origLine, s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -168,9 +121,9 @@ var wanted = func() map[string]bool {
 
 // selectFamilies returns the lines of the families the signals use (their
 // samples and their # TYPE lines), and the original line number of each,
-// so that expfmt parses a few dozen lines instead of thousands. # HELP
+// so that a few dozen lines are parsed instead of thousands. # HELP
 // lines are left out like other comments: nothing reads the help text, and
-// they are a tenth of expfmt's allocations on a small body. The
+// they were a tenth of the parse's allocations on a small body. The
 // other lines are not parsed; they only have to look like text-format lines
 // (blank, a comment, or a sample starting with a metric name and having a
 // value), so that an HTML or JSON page is still an error and not "no data".
@@ -261,83 +214,6 @@ func clip(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return bytes.TrimRight(b, "\r\n")
-}
-
-func (s *arangoSample) noteRole(m *dto.Metric) bool {
-	if s.role != "" {
-		return true
-	}
-	for _, lp := range m.GetLabel() {
-		if lp.GetName() == "role" && lp.GetValue() != "" {
-			s.role = normalizeRole(lp.GetValue())
-			return true
-		}
-	}
-	return false
-}
-
-func scalarValue(m *dto.Metric) (float64, bool) {
-	var v float64
-	switch {
-	case m.Gauge != nil:
-		v = m.Gauge.GetValue()
-	case m.Counter != nil:
-		v = m.Counter.GetValue()
-	case m.Untyped != nil:
-		v = m.Untyped.GetValue()
-	default:
-		return 0, false
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v, true
-}
-
-// requestHistogram merges the request-time histograms of all label sets
-// (bucket by bucket) and checks that each is complete.
-func requestHistogram(mf *dto.MetricFamily, suspect bool) (histogram, bool, string) {
-	if suspect {
-		return histogram{}, false, mRequestTime + ": last line of a body without final newline (possibly truncated)"
-	}
-	if mf == nil || len(mf.GetMetric()) == 0 {
-		return histogram{}, false, mRequestTime + " not present"
-	}
-	if mf.GetType() != dto.MetricType_HISTOGRAM {
-		return histogram{}, false, mRequestTime + " is not a histogram"
-	}
-	var h histogram
-	for i, m := range mf.GetMetric() {
-		dh := m.GetHistogram()
-		bs := dh.GetBucket()
-		if dh == nil || len(bs) == 0 || (dh.SampleCount == nil && dh.SampleCountFloat == nil) ||
-			!math.IsInf(bs[len(bs)-1].GetUpperBound(), 1) {
-			return histogram{}, false, mRequestTime + " incomplete (no +Inf bucket or _count; truncated?)"
-		}
-		if i == 0 {
-			h.bounds = make([]float64, len(bs))
-			h.cum = make([]float64, len(bs))
-			for j, b := range bs {
-				h.bounds[j] = b.GetUpperBound()
-			}
-		} else if len(bs) != len(h.bounds) {
-			return histogram{}, false, mRequestTime + ": label sets with different buckets"
-		}
-		prevUB, prevC := math.Inf(-1), 0.0
-		for j, b := range bs {
-			ub := b.GetUpperBound()
-			c := float64(b.GetCumulativeCount())
-			if b.CumulativeCountFloat != nil {
-				c = b.GetCumulativeCountFloat()
-			}
-			if ub != h.bounds[j] || ub <= prevUB || c < prevC || math.IsNaN(c) {
-				return histogram{}, false, mRequestTime + ": buckets not ascending or not cumulative"
-			}
-			prevUB, prevC = ub, c
-			h.cum[j] += c
-		}
-	}
-	return h, true, ""
 }
 
 // familyOfLine returns the metric family a text-format line belongs to (a

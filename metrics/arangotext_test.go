@@ -147,3 +147,28 @@ func TestParseErrorNamesOriginalLine(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// The request-time family must be declared a histogram, and a family's
+// # TYPE comes once, before its samples.
+func TestParseFamilyTypes(t *testing.T) {
+	h := "arangodb_client_connection_statistics_request_time"
+	s, err := parseArangoMetrics([]byte(h + "_bucket{le=\"+Inf\"} 3\n" + h + "_count 3\n"))
+	if err != nil || s.histOK || !strings.Contains(s.histWhy, "is not a histogram") {
+		t.Errorf("untyped histogram: ok=%v %q err %v", s != nil && s.histOK, s.histWhy, err)
+	}
+	s, err = parseArangoMetrics([]byte("# TYPE arangodb_scheduler_queue_length summary\narangodb_scheduler_queue_length_sum 3\narangodb_scheduler_queue_length 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.values[mQueue]; ok {
+		t.Error("a summary's sample taken as the queue length")
+	}
+	_, err = parseArangoMetrics([]byte("# TYPE arangodb_scheduler_queue_length gauge\narangodb_scheduler_queue_length 4\n\n# TYPE arangodb_scheduler_queue_length gauge\n"))
+	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "second # TYPE") {
+		t.Errorf("second TYPE: %v", err)
+	}
+	_, err = parseArangoMetrics([]byte("# TYPE " + h + " histogram\n" + h + "_bucket{le=\"x\"} 1\n"))
+	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad le: %v", err)
+	}
+}
