@@ -50,6 +50,8 @@ type Config struct {
 	// Resolver looks up host names when matching ArangoDB servers to
 	// Marathon tasks (default net.DefaultResolver.LookupHost).
 	Resolver Resolver
+	// Sequential: Setup.Sequential.
+	Sequential bool
 }
 
 // BackoffSettings shape the per-worker exponential backoff after a failed
@@ -242,19 +244,29 @@ func (c *Controller) Step(ctx context.Context, wait bool) {
 	c.mu.Unlock()
 
 	var wg sync.WaitGroup
+	var inline func()
 	for _, cl := range due {
 		if !cl.busy.CompareAndSwap(false, true) {
 			continue
 		}
-		wg.Add(1)
 		c.inflight.Add(1)
-		go func() {
+		one := func() {
 			defer c.inflight.Done()
-			defer wg.Done()
 			defer cl.busy.Store(false)
 			cl.reconcile(ctx)
 			c.reconciled.Store(true)
-		}()
+		}
+		if wait && inline == nil {
+			// A waiting Step runs one reconcile in this goroutine, whose
+			// stack is grown already: a replay steps one cluster per
+			// interval, and a fresh goroutine's stack growth was 5 % of it.
+			inline = one
+			continue
+		}
+		wg.Go(one)
+	}
+	if inline != nil {
+		inline()
 	}
 	if wait {
 		wg.Wait()
