@@ -304,7 +304,7 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 		if healthErr != nil {
 			cl.sourceError("arangodb", fmt.Errorf("cluster health: %w", healthErr))
 		} else {
-			ob.arango = readArango(ctx, cl.clients.ArangoDB, health, cl.cachedShards(health, now), jobID)
+			ob.arango = readArango(ctx, cl.clients.ArangoDB, health, cl.cachedShards(health, now), jobID, ctl.cfg.Sequential)
 			ob.arangoOK = true
 			if ob.arango.shardsErr == nil && !ob.arango.shardsCached {
 				cl.shards = shardCache{health: health, stats: ob.arango.shards, at: now}

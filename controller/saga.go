@@ -122,7 +122,7 @@ type arangoView struct {
 // read; cached, when not nil, is a shard placement that still holds; jobID
 // is the clean-out job the controller started and has not seen end ("" for
 // none).
-func readArango(ctx context.Context, a ArangoDB, h []arangodb.ServerHealth, cached *arangodb.ShardStats, jobID string) *arangoView {
+func readArango(ctx context.Context, a ArangoDB, h []arangodb.ServerHealth, cached *arangodb.ShardStats, jobID string, sequential bool) *arangoView {
 	v := &arangoView{health: h, byID: map[string]arangodb.ServerHealth{}}
 	for _, s := range h {
 		v.byID[s.ID] = s
@@ -130,16 +130,21 @@ func readArango(ctx context.Context, a ArangoDB, h []arangodb.ServerHealth, cach
 	// The reads are independent: side by side, a slow coordinator costs
 	// one timeout, not four. The last runs in this goroutine while the
 	// others run in theirs (one goroutine start and stack growth fewer).
+	// Sequential runs them all here (Setup.Sequential).
 	var wg sync.WaitGroup
+	do := wg.Go
+	if sequential {
+		do = func(f func()) { f() }
+	}
 	if cached != nil {
 		v.shards, v.shardsCached = *cached, true
 	} else {
-		wg.Go(func() { v.shards, v.shardsErr = a.ShardsFor(ctx, h) })
+		do(func() { v.shards, v.shardsErr = a.ShardsFor(ctx, h) })
 	}
 	if jobID != "" {
-		wg.Go(func() { v.job, v.jobErr = a.Job(ctx, jobID) })
+		do(func() { v.job, v.jobErr = a.Job(ctx, jobID) })
 	}
-	wg.Go(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
+	do(func() { v.nos, v.nosErr = a.NumberOfServers(ctx) })
 	v.pending, _, v.rebalErr = a.RebalanceStatus(ctx)
 	wg.Wait()
 	return v

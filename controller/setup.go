@@ -54,6 +54,12 @@ type Setup struct {
 	Fence Fence
 	// OnForecastHistory: Config.OnForecastHistory.
 	OnForecastHistory func(cluster string, role policy.Role, points int, err error)
+	// Sequential makes a reconcile do its reads one after another in its
+	// own goroutine instead of side by side, so that slow sources add up
+	// their timeouts. For a replay: there every read is served in-process,
+	// the contenders already keep the cores busy, and the goroutines and
+	// their stack growth were a tenth of the work.
+	Sequential bool
 
 	mesosOnce sync.Once
 	mesos     *metrics.Mesos
@@ -69,7 +75,7 @@ func (w *Setup) sharedMesos() *metrics.Mesos {
 			iv = 15 * time.Second
 		}
 		w.mesos = metrics.NewMesos(w.DCOS, w.MesosURL, w.Clock, metrics.MesosOptions{
-			AdminRouter: w.MesosAdminRouter, Timeout: w.SourceTimeout, MaxAge: iv / 2,
+			AdminRouter: w.MesosAdminRouter, Timeout: w.SourceTimeout, MaxAge: iv / 2, Sequential: w.Sequential,
 		})
 	})
 	return w.mesos
@@ -159,10 +165,15 @@ func (w *Setup) Connector() Connector {
 			return nil, err
 		}
 		scrapeClient := &http.Client{Transport: headerTransport{base: transportOf(w.Plain), name: "Authorization", value: auth}}
+		opts := metrics.ArangoDBOptions{Timeout: w.SourceTimeout}
+		if w.Sequential {
+			opts.Parallel = 1
+		}
 		cc := metrics.CollectorConfig{
-			ArangoDB: metrics.NewArangoDB(scrapeClient, pc.ArangoDB.Endpoints[0], w.Clock, metrics.ArangoDBOptions{Timeout: w.SourceTimeout}),
-			OnError:  onError,
-			Timeout:  w.SourceTimeout,
+			ArangoDB:   metrics.NewArangoDB(scrapeClient, pc.ArangoDB.Endpoints[0], w.Clock, opts),
+			OnError:    onError,
+			Timeout:    w.SourceTimeout,
+			Sequential: w.Sequential,
 		}
 		if w.MesosURL != "" {
 			cc.Mesos = w.sharedMesos()
@@ -209,6 +220,7 @@ func (w *Setup) Build() (*Controller, error) {
 		ReloadError:  w.ReloadError,
 		Resolver:     w.Resolver,
 		Fence:        w.Fence,
+		Sequential:   w.Sequential,
 
 		OnForecastHistory: w.OnForecastHistory,
 	})

@@ -27,7 +27,8 @@ type ArangoDBOptions struct {
 	// long (default DefaultForgetAfter).
 	ForgetAfter time.Duration
 	// Parallel is how many servers are scraped at once (default
-	// DefaultParallel).
+	// DefaultParallel); 1 scrapes them one after another in the calling
+	// goroutine.
 	Parallel int
 }
 
@@ -153,6 +154,11 @@ func (a *ArangoDB) ScrapeServers(ctx context.Context, servers []Server) *ArangoS
 	sem := make(chan struct{}, a.opts.Parallel)
 	var wg sync.WaitGroup
 	for i, s := range targets {
+		if a.opts.Parallel == 1 {
+			smp, err := a.scrapeServer(ctx, s)
+			results[i] = result{s.ID, smp, err}
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

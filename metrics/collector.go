@@ -28,6 +28,9 @@ type CollectorConfig struct {
 	// Clock gives the evaluation time of PromQL queries; nil lets the
 	// Prometheus server use its own current time.
 	Clock clock.Clock
+	// Sequential asks the sources one after another in the calling
+	// goroutine, each under its own Timeout, instead of side by side.
+	Sequential bool
 }
 
 // Collector combines the sources of one cluster into the signals of each
@@ -190,6 +193,12 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 				promV[e] = v
 			})
 		}
+	}
+	if c.cfg.Sequential {
+		for _, f := range jobs[min(1, len(jobs)):] {
+			bounded(f)
+		}
+		jobs = jobs[:min(1, len(jobs))]
 	}
 	for _, f := range jobs[min(1, len(jobs)):] {
 		wg.Add(1)

@@ -27,7 +27,20 @@ func (l *errLog) on(source string, err error) {
 	l.errs[source] = append(l.errs[source], err)
 }
 
+// TestCollectorObserve, side by side and with CollectorConfig.Sequential
+// (the sources one after another, as a replay reads them): the same
+// observation.
 func TestCollectorObserve(t *testing.T) {
+	for _, seq := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sequential=%v", seq), func(t *testing.T) { testCollectorObserve(t, seq) })
+	}
+}
+
+func testCollectorObserve(t *testing.T, seq bool) {
+	par := 0
+	if seq {
+		par = 1
+	}
 	clk := clock.NewVirtual(t0)
 	fa := newFakeArango(t)
 	fm := newFakeMesos(t, false, "S1", "S2")
@@ -38,11 +51,12 @@ func TestCollectorObserve(t *testing.T) {
 	}
 	var log errLog
 	c := NewCollector(CollectorConfig{
-		ArangoDB:   NewArangoDB(fa.srv.Client(), fa.srv.URL, clk, ArangoDBOptions{}),
-		Mesos:      NewMesos(fm.master.Client(), fm.master.URL, clk, MesosOptions{}),
+		ArangoDB:   NewArangoDB(fa.srv.Client(), fa.srv.URL, clk, ArangoDBOptions{Parallel: par}),
+		Mesos:      NewMesos(fm.master.Client(), fm.master.URL, clk, MesosOptions{Sequential: seq}),
 		Prometheus: prom,
 		OnError:    log.on,
 		Clock:      clk,
+		Sequential: seq,
 	})
 	req := Request{
 		Tasks: map[string][]Task{

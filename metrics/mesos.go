@@ -38,6 +38,9 @@ type MesosOptions struct {
 	MaxAge time.Duration
 	// AgentScheme is the scheme for direct agent access (default "http").
 	AgentScheme string
+	// Sequential reads the agents one after another in the calling
+	// goroutine instead of side by side.
+	Sequential bool
 }
 
 // Mesos reads cluster capacity from the Mesos master and per-task resource
@@ -314,6 +317,10 @@ func (m *Mesos) TaskStats(ctx context.Context, tasks []Task) (map[string]TaskUsa
 			if err != nil {
 				r.err = &AgentError{AgentID: id, Err: err}
 			}
+		}
+		if m.opts.Sequential {
+			read()
+			continue
 		}
 		if inline == nil {
 			inline = read

@@ -362,6 +362,20 @@ func BenchmarkSimulateDay(b *testing.B) {
 	}
 }
 
+// BenchmarkSimulateDayAll is BenchmarkSimulateDay with every baseline, the
+// day the time goal is about.
+func BenchmarkSimulateDayAll(b *testing.B) {
+	tr, err := sim.ReadTrace(bytes.NewReader(sim.DemoTrace))
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := Options{Traces: []TraceInput{{Name: "wc98_day", Trace: tr}}, PolicyName: "policies.example.yaml",
+		Policy: examplePolicy(b), Baselines: Baselines()}
+	for b.Loop() {
+		run(b, o)
+	}
+}
+
 // A replay starts at --start, else at the trace's own first timestamp,
 // else on DefaultStart; the policy's schedules see that time.
 func TestStart(t *testing.T) {

@@ -154,6 +154,7 @@ func (s *setup) policyActor(w *sim.World, clk interface{ Now() time.Time }, cont
 		Interval:      s.interval,
 		SourceTimeout: time.Minute, // a busy machine must not change the outcome
 		Backoff:       controller.BackoffSettings{NoJitter: true},
+		Sequential:    true,
 	}
 	ctl, err := st.Build()
 	if err != nil {
