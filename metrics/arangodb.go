@@ -123,6 +123,12 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 // ScrapeServers is Scrape with the server list the caller already read
 // this interval (sorted by id, as Health returns it).
 func (a *ArangoDB) ScrapeServers(ctx context.Context, servers []Server) *ArangoSnapshot {
+	return a.scrapeSome(ctx, servers, nil)
+}
+
+// scrapeSome is ScrapeServers for the servers keep accepts (nil: all); the
+// others are in Servers but have neither signals nor reasons.
+func (a *ArangoDB) scrapeSome(ctx context.Context, servers []Server, keep func(Server) bool) *ArangoSnapshot {
 	snap := &ArangoSnapshot{
 		Servers: servers,
 		Signals: map[string]map[string]float64{},
@@ -135,7 +141,7 @@ func (a *ArangoDB) ScrapeServers(ctx context.Context, servers []Server) *ArangoS
 	}
 	var targets []Server
 	for _, s := range servers {
-		if s.Role != "COORDINATOR" && s.Role != "DBSERVER" {
+		if s.Role != "COORDINATOR" && s.Role != "DBSERVER" || keep != nil && !keep(s) {
 			continue
 		}
 		if s.Status == "FAILED" || s.Status == "BAD" {

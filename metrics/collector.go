@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"sort"
 	"strconv"
@@ -120,18 +121,18 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 		f(ctx)
 	}
 
+	need, fallback := c.arangoRoles(req)
 	if c.cfg.ArangoDB != nil {
 		run(func(ctx context.Context) {
-			var s *ArangoSnapshot
-			if req.Health != nil {
-				s = c.cfg.ArangoDB.ScrapeServers(ctx, req.Health)
-			} else {
+			servers := req.Health
+			if servers == nil {
 				var err error
-				if s, err = c.cfg.ArangoDB.Scrape(ctx); err != nil {
+				if servers, err = c.cfg.ArangoDB.Health(ctx); err != nil {
 					report(SourceArangoDB, err)
 					return
 				}
 			}
+			s := c.cfg.ArangoDB.scrapeSome(ctx, servers, func(s Server) bool { return need[roleOf(s.Role)] })
 			for _, e := range s.Errors {
 				report(SourceArangoDB, e)
 			}
@@ -211,6 +212,9 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 		bounded(jobs[0])
 	}
 	wg.Wait()
+	if snap != nil && len(fallback) > 0 {
+		c.scrapeFallback(ctx, req, fallback, snap, usage, report)
+	}
 
 	if c.cfg.OnError != nil {
 		for _, e := range ob.Errors {
@@ -257,6 +261,62 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 		ob.Roles[r] = rs
 	}
 	return ob
+}
+
+// arangoRoles says which roles' servers an observation scrapes: need, the
+// roles that read a signal only ArangoDB has (requests, queue, latency,
+// disk, shards), or cpu and memory without Mesos; fallback, the roles that
+// read only cpu or memory, whose servers are scraped only for the tasks
+// Mesos gave no statistics for (scrapeFallback). A replay's hpa and
+// threshold contenders read only cpu, and scraping their coordinators was
+// a tenth of their work.
+func (c *Collector) arangoRoles(req Request) (need, fallback map[string]bool) {
+	need, fallback = map[string]bool{}, map[string]bool{}
+	for r, sigs := range req.Signals {
+		for _, sig := range sigs {
+			if (sig == SignalCPU || sig == SignalMemory) && c.cfg.Mesos != nil && len(req.Tasks[r]) > 0 {
+				fallback[r] = true
+			} else {
+				need[r] = true
+			}
+		}
+	}
+	for r := range need {
+		delete(fallback, r)
+	}
+	return need, fallback
+}
+
+// scrapeFallback scrapes, after Mesos answered, the servers of the
+// fallback roles' tasks that Mesos has no usable cpu or memory for, and
+// adds them to snap. A cpu from ArangoDB's process time is a rate: the
+// first interval of a fallback has none yet.
+func (c *Collector) scrapeFallback(ctx context.Context, req Request, fallback map[string]bool, snap *ArangoSnapshot, usage map[string]TaskUsage, report func(string, error)) {
+	want := map[string]bool{}
+	for r := range fallback {
+		for _, t := range req.Tasks[r] {
+			if u, ok := usage[t.ID]; ok && u.CPUOK && u.MemoryOK {
+				continue
+			}
+			if hp := taskHostPort(t); hp != "" {
+				want[hp] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	more := c.cfg.ArangoDB.scrapeSome(ctx, snap.Servers, func(s Server) bool {
+		return fallback[roleOf(s.Role)] && want[endpointHostPort(s.Endpoint)]
+	})
+	for _, e := range more.Errors {
+		report(SourceArangoDB, e)
+	}
+	snap.Errors = append(snap.Errors, more.Errors...)
+	maps.Copy(snap.Signals, more.Signals)
+	maps.Copy(snap.Missing, more.Missing)
 }
 
 // assembly builds per-role series from one observation's source answers.

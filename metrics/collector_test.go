@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,5 +183,74 @@ func TestCollectorDeadline(t *testing.T) {
 	ob := c.Observe(context.Background(), Request{Signals: map[string][]string{RoleCoordinators: {SignalRequests}}})
 	if len(ob.Errors) != 1 || !errors.Is(ob.Errors[0], context.DeadlineExceeded) {
 		t.Errorf("errors %v", ob.Errors)
+	}
+}
+
+// A role that reads only cpu is not scraped from ArangoDB while Mesos has
+// its statistics; a task Mesos has none for gets its server scraped, and
+// from the second such interval its cpu from ArangoDB's process time.
+func TestCollectorScrapesOnlyWhatSignalsRead(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	fa := newFakeArango(t)
+	fm := newFakeMesos(t, false, "S1", "S2")
+	c := NewCollector(CollectorConfig{
+		ArangoDB: NewArangoDB(fa.srv.Client(), fa.srv.URL, clk, ArangoDBOptions{}),
+		Mesos:    NewMesos(fm.master.Client(), fm.master.URL, clk, MesosOptions{}),
+	})
+	req := Request{
+		Tasks: map[string][]Task{
+			RoleCoordinators: {{ID: "crdn.t1", AgentID: "S1", Host: "10.0.0.1", Ports: []int{8529}}},
+			RoleDBServers: {
+				{ID: "dbs.t1", AgentID: "S2", Host: "10.0.0.2", Ports: []int{8530}},
+				{ID: "dbs.t2", AgentID: "S2", Host: "10.0.0.3", Ports: []int{8530}},
+			},
+		},
+		Signals: map[string][]string{RoleCoordinators: {SignalCPU}, RoleDBServers: {SignalCPU}},
+	}
+	fm.failing["S2"] = true
+	scraped := func() (ids []string) {
+		fa.mu.Lock()
+		defer fa.mu.Unlock()
+		for _, r := range fa.requests {
+			if strings.HasPrefix(r, "/_admin/metrics/v2") {
+				ids = append(ids, r[strings.Index(r, "serverId=")+len("serverId="):])
+			}
+		}
+		fa.requests = nil
+		slices.Sort(ids)
+		return ids
+	}
+	publish := func(cpu, mesosCPU, ts float64) {
+		for _, id := range []string{"CRDN-1", "PRMR-1", "PRMR-2"} {
+			fa.set(id, fixtureBody(t, map[string]string{mUserTime: fmt.Sprint(cpu), mSystemTime: "0"}))
+		}
+		fm.setStats("S1", fmt.Sprintf(`[{"executor_id":"crdn.t1","statistics":{"cpus_limit":2,"cpus_user_time_secs":%v,"cpus_system_time_secs":0,"mem_limit_bytes":1000,"mem_rss_bytes":250,"timestamp":%v}}]`, mesosCPU, ts))
+	}
+	publish(10, 50, 1000)
+	c.Observe(context.Background(), req)
+	// The first Mesos sample gives no cpu rate either: all three are asked.
+	if got := scraped(); !slices.Equal(got, []string{"CRDN-1", "PRMR-1", "PRMR-2"}) {
+		t.Errorf("first: scraped %v", got)
+	}
+	clk.Advance(10 * time.Second)
+	publish(15, 60, 1010)
+	ob := c.Observe(context.Background(), req)
+	if got := scraped(); !slices.Equal(got, []string{"PRMR-1", "PRMR-2"}) {
+		t.Errorf("scraped %v, want only the DB servers Mesos has no statistics for", got)
+	}
+	if s := ob.Roles[RoleCoordinators][SignalCPU]; s.Missing != 0 || !near(s.Values[0], 0.5) {
+		t.Errorf("coordinator cpu from Mesos %+v", s)
+	}
+	if s := ob.Roles[RoleDBServers][SignalCPU]; s.Missing != 0 || len(s.Values) != 2 || !near(s.Values[0], 0.1) {
+		t.Errorf("DB server cpu from ArangoDB %+v", s)
+	}
+
+	fm.failing["S2"] = false
+	fm.setStats("S2", `[]`)
+	clk.Advance(10 * time.Second)
+	publish(20, 70, 1020)
+	c.Observe(context.Background(), req)
+	if got := scraped(); !slices.Equal(got, []string{"PRMR-1", "PRMR-2"}) {
+		t.Errorf("scraped %v with no statistics for either DB server", got)
 	}
 }
