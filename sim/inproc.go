@@ -152,7 +152,7 @@ func (r *recorder) response(req *http.Request) *http.Response {
 	if !r.written {
 		r.status = http.StatusOK
 	}
-	hdr := r.hdr.Clone()
+	hdr := r.hdr // the handler has returned: its header map is handed over
 	body := r.body.Bytes()
 	if hdr.Get("Content-Type") == "" && len(body) > 0 && hdr.Get("Transfer-Encoding") == "" {
 		hdr.Set("Content-Type", http.DetectContentType(body))
