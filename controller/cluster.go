@@ -333,11 +333,34 @@ const shardCacheMaxAge = 5 * time.Minute
 // first (startScaleDown). nil: read it.
 func (cl *cluster) cachedShards(health []arangodb.ServerHealth, now time.Time) *arangodb.ShardStats {
 	c := &cl.shards
-	if c.at.IsZero() || now.Sub(c.at) >= shardCacheMaxAge || now.Before(c.at) || !slices.Equal(c.health, health) ||
+	if c.at.IsZero() || now.Sub(c.at) >= shardCacheMaxAge || now.Before(c.at) || !sameDBServers(c.health, health) ||
 		c.stats.OutOfSync > 0 || c.stats.NotReplicated > 0 || cl.saga.status.Step != StepIdle || cl.saga.rebalanceSince != (time.Time{}) {
 		return nil
 	}
 	return &c.stats
+}
+
+// sameDBServers says whether two health lists (sorted by id) hold the same
+// DB servers in the same states. Only DB servers hold shards, so
+// coordinators coming and going leave a placement valid (they changed
+// health in most intervals that re-read it).
+func sameDBServers(a, b []arangodb.ServerHealth) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && a[i].Role != arangodb.RoleDBServer {
+			i++
+		}
+		for j < len(b) && b[j].Role != arangodb.RoleDBServer {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		if a[i] != b[j] {
+			return false
+		}
+		i, j = i+1, j+1
+	}
 }
 
 // metricsServers is the health list as the metrics sources take it.

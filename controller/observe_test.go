@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arangoscale/arangoscale/sim"
+	"github.com/arangoscale/arangoscale/sim/arango"
 )
 
 // arangoLog records "METHOD path" of every request the emulated ArangoDB
@@ -49,12 +50,16 @@ func countRequests(seen []string, method, suffix string) int {
 
 // One reconcile reads ArangoDB's health once (the metric scrapes and the
 // shard read get it handed), and a steady cluster's shard placement is
-// read again only when the health changes.
+// read again only when the DB servers' health changes.
 func TestHealthReadOncePerReconcile(t *testing.T) {
 	var log arangoLog
 	p := sim.DefaultParams()
 	log.wrap(&p)
-	h := newHarness(t, harnessOpts{params: &p})
+	// Only replicated shards: a DB server fails below without a loss.
+	spec := &sim.ClusterSpec{Name: "prod", Coordinators: 2, DBServers: 3, Collections: []arango.CollectionSpec{
+		{Database: "_system", Name: "orders", NumberOfShards: 6, ReplicationFactor: 2, WriteConcern: 1, SizeBytes: 6 << 30},
+	}}
+	h := newHarness(t, harnessOpts{params: &p, spec: spec})
 	h.setRPS(600) // steady: min coordinators, DB servers at their floor
 	const reconciles = 16
 	h.run(reconciles * step)
@@ -65,14 +70,24 @@ func TestHealthReadOncePerReconcile(t *testing.T) {
 	if n := countRequests(seen, "GET", "/_admin/cluster/shardDistribution"); n != 1 {
 		t.Errorf("shard placement read %d times in %d steady reconciles, want once", n, reconciles)
 	}
-	// A task failing changes the health: the placement is read again.
+	// A coordinator failing changes the health but moves no shard: the
+	// placement stands.
 	tasks := h.world.Marathon().Tasks(sim.CoordinatorApp("prod"))
 	if err := h.world.Marathon().FailTask(tasks[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	h.run(2 * step)
+	if n := countRequests(log.requests(), "GET", "/_admin/cluster/shardDistribution"); n != 1 {
+		t.Errorf("shard placement read %d times after a coordinator failed, want once", n)
+	}
+	// A DB server failing: the placement is read again.
+	tasks = h.world.Marathon().Tasks(sim.DBServerApp("prod"))
+	if err := h.world.Marathon().FailTask(tasks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	h.run(2 * step)
 	if n := countRequests(log.requests(), "GET", "/_admin/cluster/shardDistribution"); n < 2 {
-		t.Errorf("shard placement not re-read after a health change (%d reads)", n)
+		t.Errorf("shard placement not re-read after a DB server's health changed (%d reads)", n)
 	}
 }
 
