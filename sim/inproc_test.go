@@ -168,3 +168,39 @@ func TestInProcessRequestAsServerSeesIt(t *testing.T) {
 			want.Method, want.RequestURI, want.Host, want.ContentLength, wantBody, want.Header)
 	}
 }
+
+// The same request sent again reaches the handler as the first did (the
+// transport parses it once), and what a handler did to the first (a header
+// set, a parsed form) is not in the second.
+func TestInProcessRepeatedRequest(t *testing.T) {
+	var seen []*http.Request
+	tr := NewInProcess()
+	tr.Handle("127.0.0.1:9", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r)
+		if r.Form != nil || r.Header.Get("X-Touched") != "" {
+			t.Errorf("request %d arrives touched: form %v, header %v", len(seen), r.Form, r.Header)
+		}
+		_ = r.ParseForm()
+		r.Header.Set("X-Touched", "yes")
+		if r.Context().Value(ctxKey{}) != len(seen) {
+			t.Errorf("request %d has context value %v", len(seen), r.Context().Value(ctxKey{}))
+		}
+	}))
+	c := &http.Client{Transport: tr}
+	for i := 1; i <= 3; i++ {
+		req, _ := http.NewRequestWithContext(context.WithValue(context.Background(), ctxKey{}, i), http.MethodGet, "http://127.0.0.1:9/v2/apps/a?embed=app.tasks", nil)
+		req.Header.Set("Authorization", "token=x")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	a, b := seen[0], seen[2]
+	if a.Method != b.Method || a.RequestURI != b.RequestURI || a.Host != b.Host || a.RemoteAddr != b.RemoteAddr ||
+		a.URL.String() != b.URL.String() || a.Header.Get("Authorization") != b.Header.Get("Authorization") || len(tr.parsed) != 1 {
+		t.Errorf("first %s %s %s %v, third %s %s %s %v (%d kept)", a.Method, a.RequestURI, a.Host, a.Header, b.Method, b.RequestURI, b.Host, b.Header, len(tr.parsed))
+	}
+}
+
+type ctxKey struct{}
