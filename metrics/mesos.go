@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/redirect"
@@ -140,10 +142,17 @@ func (m *Mesos) Capacity(ctx context.Context) (Capacity, error) {
 	return v.(Capacity), nil
 }
 
+// decodeOptions make go-json-experiment/json (the encoding/json/v2 design,
+// about twice as fast at decoding an agent's statistics as encoding/json)
+// accept what encoding/json did: names matched regardless of case, a
+// repeated name's last value, invalid UTF-8 replaced.
+var decodeOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
 // parseSnapshot decodes the master's flat {"name": number} snapshot.
 func parseSnapshot(body []byte) (Capacity, error) {
 	var snap map[string]float64
-	if err := json.Unmarshal(body, &snap); err != nil {
+	if err := jsonv2.Unmarshal(body, &snap, decodeOptions); err != nil {
 		return Capacity{}, fmt.Errorf("%w: %w", ErrBadBody, err)
 	}
 	var c Capacity
@@ -196,7 +205,7 @@ func parseAgents(body []byte) ([]agent, error) {
 	var v struct {
 		Slaves *[]agent `json:"slaves"`
 	}
-	if err := json.Unmarshal(body, &v); err != nil {
+	if err := jsonv2.Unmarshal(body, &v, decodeOptions); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
 	}
 	if v.Slaves == nil {
@@ -246,7 +255,7 @@ type executorStats struct {
 
 func parseStatistics(body []byte) ([]executorStats, error) {
 	var es []executorStats
-	if err := json.Unmarshal(body, &es); err != nil {
+	if err := jsonv2.Unmarshal(body, &es, decodeOptions); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadBody, err)
 	}
 	return es, nil
