@@ -1,8 +1,9 @@
 // Package metrics owns the signals arangoscale decides on: it scrapes
-// ArangoDB's /_admin/metrics/v2 of every coordinator and DB server of a
-// cluster, the Mesos master and agent statistics, and (optionally) a
-// Prometheus server, and turns cumulative counters into per-instance rates
-// across consecutive scrapes.
+// ArangoDB's /_admin/metrics/v2 of the coordinators and DB servers whose
+// signals need ArangoDB (cpu and memory come from Mesos, ArangoDB's process
+// statistics standing in where Mesos has none), the Mesos master and agent
+// statistics, and (optionally) a Prometheus server, and turns cumulative
+// counters into per-instance rates across consecutive scrapes.
 //
 // A value that cannot be computed for an instance is reported as missing
 // with a reason, never as zero: the first scrape of an instance gives no
