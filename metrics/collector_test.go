@@ -28,6 +28,18 @@ func (l *errLog) on(source string, err error) {
 	l.errs[source] = append(l.errs[source], err)
 }
 
+// threeTasks are the Marathon tasks of threeServerHealth's coordinator and
+// DB servers: the coordinator's on agent S1, both DB servers' on S2.
+func threeTasks() map[string][]Task {
+	return map[string][]Task{
+		RoleCoordinators: {{ID: "crdn.t1", AgentID: "S1", Host: "10.0.0.1", Ports: []int{8529}}},
+		RoleDBServers: {
+			{ID: "dbs.t1", AgentID: "S2", Host: "10.0.0.2", Ports: []int{8530}},
+			{ID: "dbs.t2", AgentID: "S2", Host: "10.0.0.3", Ports: []int{8530}},
+		},
+	}
+}
+
 // TestCollectorObserve, side by side and with CollectorConfig.Sequential
 // (the sources one after another, as a replay reads them): the same
 // observation.
@@ -60,13 +72,7 @@ func testCollectorObserve(t *testing.T, seq bool) {
 		Sequential: seq,
 	})
 	req := Request{
-		Tasks: map[string][]Task{
-			RoleCoordinators: {{ID: "crdn.t1", AgentID: "S1", Host: "10.0.0.1", Ports: []int{8529}}},
-			RoleDBServers: {
-				{ID: "dbs.t1", AgentID: "S2", Host: "10.0.0.2", Ports: []int{8530}},
-				{ID: "dbs.t2", AgentID: "S2", Host: "10.0.0.3", Ports: []int{8530}},
-			},
-		},
+		Tasks: threeTasks(),
 		Signals: map[string][]string{
 			RoleCoordinators: {SignalCPU, SignalRequests, SignalMemory},
 			RoleDBServers:    {SignalCPU, SignalDisk, SignalMemory, "bogus_signal"},
@@ -198,13 +204,7 @@ func TestCollectorScrapesOnlyWhatSignalsRead(t *testing.T) {
 		Mesos:    NewMesos(fm.master.Client(), fm.master.URL, clk, MesosOptions{}),
 	})
 	req := Request{
-		Tasks: map[string][]Task{
-			RoleCoordinators: {{ID: "crdn.t1", AgentID: "S1", Host: "10.0.0.1", Ports: []int{8529}}},
-			RoleDBServers: {
-				{ID: "dbs.t1", AgentID: "S2", Host: "10.0.0.2", Ports: []int{8530}},
-				{ID: "dbs.t2", AgentID: "S2", Host: "10.0.0.3", Ports: []int{8530}},
-			},
-		},
+		Tasks:   threeTasks(),
 		Signals: map[string][]string{RoleCoordinators: {SignalCPU}, RoleDBServers: {SignalCPU}},
 	}
 	fm.failing["S2"] = true
