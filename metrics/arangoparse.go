@@ -132,7 +132,7 @@ func (tt *textTally) noteType(name string, typ model.MetricType) error {
 }
 
 func (tt *textTally) noteSample(v float64) error {
-	name := tt.lbls.Get(labels.MetricName)
+	name := tt.lbls.Get(model.MetricNameLabel)
 	if f := tt.fams[name]; f != nil {
 		f.sampled = true
 		if f.typ == model.MetricTypeHistogram || f.typ == model.MetricTypeSummary {
