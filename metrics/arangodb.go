@@ -117,17 +117,13 @@ func (a *ArangoDB) Scrape(ctx context.Context) (*ArangoSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.ScrapeServers(ctx, servers), nil
+	return a.scrapeSome(ctx, servers, nil), nil
 }
 
-// ScrapeServers is Scrape with the server list the caller already read
-// this interval (sorted by id, as Health returns it).
-func (a *ArangoDB) ScrapeServers(ctx context.Context, servers []Server) *ArangoSnapshot {
-	return a.scrapeSome(ctx, servers, nil)
-}
-
-// scrapeSome is ScrapeServers for the servers keep accepts (nil: all); the
-// others are in Servers but have neither signals nor reasons.
+// scrapeSome is Scrape with the server list the caller already read this
+// interval (sorted by id, as Health returns it), for the servers keep
+// accepts (nil: all); the others are in Servers but have neither signals
+// nor reasons.
 func (a *ArangoDB) scrapeSome(ctx context.Context, servers []Server, keep func(Server) bool) *ArangoSnapshot {
 	snap := &ArangoSnapshot{
 		Servers: servers,

@@ -73,7 +73,7 @@ func BenchmarkParseDerive3000(b *testing.B) {
 // BenchmarkScrapeParseSmall is one scrape of a body that holds only the
 // signals' families (the emulator's, and the bulk of the work once
 // selectFamilies has cut a real one down), with the scratch state reused
-// as ScrapeServers does.
+// as Scrape does.
 func BenchmarkScrapeParseSmall(b *testing.B) {
 	body := benchBody(0)
 	var ps textScratch

@@ -195,18 +195,12 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 			})
 		}
 	}
-	if c.cfg.Sequential {
-		for _, f := range jobs[min(1, len(jobs)):] {
-			bounded(f)
-		}
-		jobs = jobs[:min(1, len(jobs))]
-	}
 	for _, f := range jobs[min(1, len(jobs)):] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		if c.cfg.Sequential {
 			bounded(f)
-		}()
+			continue
+		}
+		wg.Go(func() { bounded(f) })
 	}
 	if len(jobs) > 0 {
 		bounded(jobs[0])
@@ -314,7 +308,6 @@ func (c *Collector) scrapeFallback(ctx context.Context, req Request, fallback ma
 	for _, e := range more.Errors {
 		report(SourceArangoDB, e)
 	}
-	snap.Errors = append(snap.Errors, more.Errors...)
 	maps.Copy(snap.Signals, more.Signals)
 	maps.Copy(snap.Missing, more.Missing)
 }
