@@ -20,8 +20,7 @@ import (
 // famTally is what the selected lines say about one scalar family.
 type famTally struct {
 	typ     model.MetricType // from its # TYPE line ("" when none: untyped)
-	typed   bool
-	sampled bool // a sample line of it was seen (a later # TYPE is an error)
+	sampled bool             // a sample line of it was seen (a later # TYPE is an error)
 	sum     float64
 	ok      bool   // some label set had a usable value
 	role    string // the role label of the first label set with a value
@@ -46,9 +45,8 @@ type textTally struct {
 	fams   map[string]*famTally
 	pool   []famTally
 	hist   []histSet
-	histTy model.MetricType
-	histT  bool // mRequestTime had a # TYPE line
-	histS  bool // a sample of it was seen
+	histTy model.MetricType // from mRequestTime's # TYPE line ("" when none)
+	histS  bool             // a sample of it was seen
 }
 
 // maxSymbols bounds the label strings kept interned between scrapes; a
@@ -60,16 +58,16 @@ func (tt *textTally) reset() {
 		tt.syms = labels.NewSymbolTable()
 	}
 	if tt.fams == nil {
+		// The map points into pool and never changes: a reset zeroes pool.
 		tt.fams = make(map[string]*famTally, len(arangoScalars))
 		tt.pool = make([]famTally, len(arangoScalars))
+		for i, name := range arangoScalars {
+			tt.fams[name] = &tt.pool[i]
+		}
 	}
-	clear(tt.fams)
-	for i, name := range arangoScalars {
-		tt.pool[i] = famTally{}
-		tt.fams[name] = &tt.pool[i]
-	}
+	clear(tt.pool)
 	tt.hist = tt.hist[:0]
-	tt.histTy, tt.histT, tt.histS = "", false, false
+	tt.histTy, tt.histS = "", false
 }
 
 // parseSelected reads the selected lines (one entry per line: selection
@@ -114,20 +112,20 @@ func (tt *textTally) parseSelected(sel []byte, orig []int, s *arangoSample) erro
 
 func (tt *textTally) noteType(name string, typ model.MetricType) error {
 	if name == mRequestTime {
-		if tt.histT || tt.histS {
+		if tt.histTy != "" || tt.histS {
 			return errors.New("second # TYPE line for " + name + ", or one after its samples")
 		}
-		tt.histTy, tt.histT = typ, true
+		tt.histTy = typ
 		return nil
 	}
 	f := tt.fams[name]
 	if f == nil {
 		return nil // not selected; cannot happen
 	}
-	if f.typed || f.sampled {
+	if f.typ != "" || f.sampled {
 		return errors.New("second # TYPE line for " + name + ", or one after its samples")
 	}
-	f.typ, f.typed = typ, true
+	f.typ = typ
 	return nil
 }
 
