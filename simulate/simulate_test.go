@@ -350,27 +350,19 @@ func TestAutoScale(t *testing.T) {
 
 // BenchmarkSimulateDay replays one trace-day (the embedded World Cup 98
 // day) through the real controller, policy only.
-func BenchmarkSimulateDay(b *testing.B) {
-	tr, err := sim.ReadTrace(bytes.NewReader(sim.DemoTrace))
-	if err != nil {
-		b.Fatal(err)
-	}
-	o := Options{Traces: []TraceInput{{Name: "wc98_day", Trace: tr}}, PolicyName: "policies.example.yaml",
-		Policy: examplePolicy(b), Baselines: []string{}}
-	for b.Loop() {
-		run(b, o)
-	}
-}
+func BenchmarkSimulateDay(b *testing.B) { benchDay(b, []string{}) }
 
 // BenchmarkSimulateDayAll is BenchmarkSimulateDay with every baseline, the
 // day the time goal is about.
-func BenchmarkSimulateDayAll(b *testing.B) {
+func BenchmarkSimulateDayAll(b *testing.B) { benchDay(b, Baselines()) }
+
+func benchDay(b *testing.B, baselines []string) {
 	tr, err := sim.ReadTrace(bytes.NewReader(sim.DemoTrace))
 	if err != nil {
 		b.Fatal(err)
 	}
 	o := Options{Traces: []TraceInput{{Name: "wc98_day", Trace: tr}}, PolicyName: "policies.example.yaml",
-		Policy: examplePolicy(b), Baselines: Baselines()}
+		Policy: examplePolicy(b), Baselines: baselines}
 	for b.Loop() {
 		run(b, o)
 	}
