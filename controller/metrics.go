@@ -16,17 +16,21 @@ var blockReasons = []string{
 	"replication_floor", "paused", "manual_override", "backoff", "dry_run",
 }
 
+// instanceStates are the state label values of arangoscale_instances, in
+// the order worker.report sets them.
+var instanceStates = []string{"current", "target", "desired", "min", "max"}
+
 // promMetrics are the controller's metrics. Their names and labels are a
 // contract (DESIGN.md "Metrics"): alert rules and dashboards use them.
 type promMetrics struct {
-	instances        *prometheus.GaugeVec
+	instances        *rowGauge
 	signalValue      *prometheus.GaugeVec
 	signalTarget     *prometheus.GaugeVec
 	decisions        *prometheus.CounterVec
-	blocked          *prometheus.GaugeVec
+	blocked          *rowGauge
 	actions          *prometheus.CounterVec
 	cleanouts        *prometheus.CounterVec
-	sagaStep         *prometheus.GaugeVec
+	sagaStep         *rowGauge
 	sourceErrors     *prometheus.CounterVec
 	reconcile        *prometheus.HistogramVec
 	lastReconcile    *prometheus.GaugeVec
@@ -67,10 +71,9 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 			Name: "arangoscale_manual_hold_count",
 			Help: "The instance count a manual hold keeps a role at; absent without a hold.",
 		}, []string{"cluster", "role"}),
-		instances: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "arangoscale_instances",
-			Help: "Instances of a role: current (running), target (Marathon), desired (policy), min and max.",
-		}, []string{"cluster", "role", "state"}),
+		instances: newRowGauge("arangoscale_instances",
+			"Instances of a role: current (running), target (Marathon), desired (policy), min and max.",
+			[]string{"cluster", "role"}, "state", instanceStates),
 		signalValue: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "arangoscale_signal_value",
 			Help: "Observed value of a policy metric for a role (mean per instance, or total for per-instance targets).",
@@ -83,10 +86,9 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 			Name: "arangoscale_decisions_total",
 			Help: "Decisions taken per reconcile, by direction and primary reason.",
 		}, []string{"cluster", "role", "direction", "reason"}),
-		blocked: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "arangoscale_scale_blocked",
-			Help: "1 when the reason held the role back at the last reconcile, else 0.",
-		}, []string{"cluster", "role", "reason"}),
+		blocked: newRowGauge("arangoscale_scale_blocked",
+			"1 when the reason held the role back at the last reconcile, else 0.",
+			[]string{"cluster", "role"}, "reason", blockReasons),
 		actions: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "arangoscale_scale_actions_total",
 			Help: "Scaling actions sent (or, in dry-run, not sent), by result.",
@@ -95,10 +97,9 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 			Name: "arangoscale_cleanout_jobs_total",
 			Help: "DB-server clean-out jobs of this controller: started, then finished, failed or aborted (the scale-down given up before its kill).",
 		}, []string{"cluster", "result"}),
-		sagaStep: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "arangoscale_saga_step",
-			Help: "1 for the step the DB-server scale-down saga of a cluster stands at, else 0.",
-		}, []string{"cluster", "step"}),
+		sagaStep: newRowGauge("arangoscale_saga_step",
+			"1 for the step the DB-server scale-down saga of a cluster stands at, else 0.",
+			[]string{"cluster"}, "step", sagaSteps),
 		sourceErrors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "arangoscale_source_errors_total",
 			Help: "Failed calls to a source (arangodb, mesos, marathon, prometheus).",
@@ -163,6 +164,7 @@ func newPromMetrics(reg prometheus.Registerer, version, commit string) *promMetr
 		Help: "Build information; the value is always 1.",
 	}, []string{"version", "commit", "goversion"})
 	build.WithLabelValues(version, commit, runtime.Version()).Set(1)
+	reg.MustRegister(m.instances, m.blocked, m.sagaStep)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

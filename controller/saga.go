@@ -270,13 +270,7 @@ func (cl *cluster) setStep(now time.Time, prev string, st SagaStatus) {
 		st.Aborted = cl.saga.status.Aborted
 	}
 	cl.saga.status = st
-	for _, step := range sagaSteps {
-		val := 0.0
-		if step == st.Step {
-			val = 1
-		}
-		cl.ctl.metrics.sagaStep.WithLabelValues(cl.name, step).Set(val)
-	}
+	cl.ctl.metrics.sagaStep.SetFlags(func(step string) bool { return step == st.Step }, cl.name)
 }
 
 // sagaBusy reports whether the saga or a rebalance holds the DB-server role.

@@ -389,11 +389,8 @@ func (w *worker) report(now time.Time, app *marathon.App) {
 	m := w.cl.ctl.metrics
 	rec := &w.rec
 	cl, role := w.cl.name, string(w.role)
-	m.instances.WithLabelValues(cl, role, "current").Set(float64(app.TasksRunning))
-	m.instances.WithLabelValues(cl, role, "target").Set(float64(app.Instances))
-	m.instances.WithLabelValues(cl, role, "desired").Set(float64(rec.Desired))
-	m.instances.WithLabelValues(cl, role, "min").Set(float64(w.rp.Min))
-	m.instances.WithLabelValues(cl, role, "max").Set(float64(w.rp.Max))
+	m.instances.Set([]float64{float64(app.TasksRunning), float64(app.Instances), float64(rec.Desired),
+		float64(w.rp.Min), float64(w.rp.Max)}, cl, role) // instanceStates
 	dir := rec.Direction.String()
 	m.decisions.WithLabelValues(cl, role, dir, rec.Reasons.Primary()).Inc()
 	w.setBlocked(rec.Blocked, "")
@@ -459,11 +456,5 @@ func (w *worker) setBlocked(blocked policy.Reasons, extra string) {
 	if extra != "" {
 		on[extra] = true
 	}
-	for _, r := range blockReasons {
-		v := 0.0
-		if on[r] {
-			v = 1
-		}
-		m.blocked.WithLabelValues(w.cl.name, string(w.role), r).Set(v)
-	}
+	m.blocked.SetFlags(func(r string) bool { return on[r] }, w.cl.name, string(w.role))
 }
