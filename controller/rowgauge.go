@@ -77,12 +77,7 @@ func (g *rowGauge) SetFlags(on func(column string) bool, keys ...string) {
 func (g *rowGauge) DeletePartialMatch(l prometheus.Labels) int {
 	idx := make(map[int]string, len(l))
 	for name, v := range l {
-		i := -1
-		for j, k := range g.keys {
-			if k == name {
-				i = j
-			}
-		}
+		i := slices.Index(g.keys, name)
 		if i < 0 {
 			return 0
 		}
