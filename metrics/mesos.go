@@ -58,6 +58,44 @@ type Mesos struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]*cached // by URL
+
+	// known is the last agent list read, reused while it places every
+	// task asked about (see agentsFor).
+	knownMu sync.Mutex
+	known   *agentIndex
+}
+
+// agentListMaxAge bounds how long a read agent list stands in for the
+// master's answer. The list changes when agents join or leave, and a task
+// on an agent it does not name, or an agent whose statistics cannot be
+// read, has it read again at once: the age only bounds what neither shows
+// (an agent re-registered under the same id at a new address answers at
+// the old one until then).
+const agentListMaxAge = 5 * time.Minute
+
+// agentIndex is one agent list, by id and by hostname.
+type agentIndex struct {
+	at     time.Time
+	byID   map[string]agent
+	byHost map[string]agent
+}
+
+func newAgentIndex(agents []agent, at time.Time) *agentIndex {
+	x := &agentIndex{at: at, byID: make(map[string]agent, len(agents)), byHost: make(map[string]agent, len(agents))}
+	for _, a := range agents {
+		x.byID[a.ID] = a
+		x.byHost[a.Hostname] = a
+	}
+	return x
+}
+
+// find is the agent a task runs on: by its agent id, else by its host.
+func (x *agentIndex) find(t Task) (agent, bool) {
+	a, ok := x.byID[t.AgentID]
+	if !ok && t.Host != "" {
+		a, ok = x.byHost[t.Host]
+	}
+	return a, ok
 }
 
 // cached is one reusable answer; its mutex makes concurrent callers of the
@@ -188,6 +226,49 @@ type agent struct {
 	Active   *bool  `json:"active"`
 }
 
+// agentsFor returns an agent list that places every task, reading the
+// master's only when the last one read is older than agentListMaxAge or
+// misses one of the tasks (a task on a new agent): a reconcile then asks
+// the master for its agents every few minutes, not every interval.
+func (m *Mesos) agentsFor(ctx context.Context, tasks []Task) (*agentIndex, error) {
+	now := m.clk.Now()
+	m.knownMu.Lock()
+	x := m.known
+	m.knownMu.Unlock()
+	if x != nil && !now.Before(x.at) && now.Sub(x.at) < agentListMaxAge {
+		all := true
+		for _, t := range tasks {
+			if _, ok := x.find(t); !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return x, nil
+		}
+	}
+	agents, err := m.agents(ctx)
+	if err != nil {
+		m.forgetAgents(x)
+		return nil, err
+	}
+	x = newAgentIndex(agents, now)
+	m.knownMu.Lock()
+	m.known = x
+	m.knownMu.Unlock()
+	return x, nil
+}
+
+// forgetAgents drops the kept agent list if it is still x, so the next
+// TaskStats reads the master's.
+func (m *Mesos) forgetAgents(x *agentIndex) {
+	m.knownMu.Lock()
+	if m.known == x {
+		m.known = nil
+	}
+	m.knownMu.Unlock()
+}
+
 // agents reads the master's agent list.
 func (m *Mesos) agents(ctx context.Context) ([]agent, error) {
 	u := m.master + "/master/slaves"
@@ -273,26 +354,17 @@ func (m *Mesos) TaskStats(ctx context.Context, tasks []Task) (map[string]TaskUsa
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
-	agents, err := m.agents(ctx)
+	idx, err := m.agentsFor(ctx, tasks)
 	if err != nil {
 		for _, t := range tasks {
 			out[t.ID] = TaskUsage{Reason: "mesos agent list unavailable: " + err.Error()}
 		}
 		return out, err
 	}
-	byID := make(map[string]agent, len(agents))
-	byHost := make(map[string]agent, len(agents))
-	for _, a := range agents {
-		byID[a.ID] = a
-		byHost[a.Hostname] = a
-	}
 	// Group tasks by agent: one request per agent.
 	groups := map[string][]Task{}
 	for _, t := range tasks {
-		a, ok := byID[t.AgentID]
-		if !ok && t.Host != "" {
-			a, ok = byHost[t.Host]
-		}
+		a, ok := idx.find(t)
 		if !ok {
 			out[t.ID] = TaskUsage{Reason: fmt.Sprintf("agent of task not found (agent id %q, host %q)", t.AgentID, t.Host)}
 			continue
@@ -311,7 +383,7 @@ func (m *Mesos) TaskStats(ctx context.Context, tasks []Task) (map[string]TaskUsa
 	for id := range groups {
 		r := &res{}
 		results[id] = r
-		a := byID[id]
+		a := idx.byID[id]
 		read := func() {
 			u, err := m.statsURL(a)
 			if err == nil {
@@ -350,6 +422,9 @@ func (m *Mesos) TaskStats(ctx context.Context, tasks []Task) (map[string]TaskUsa
 	for id, ts := range groups {
 		r := results[id]
 		if r.err != nil {
+			// The agent may have moved to a new address: ask the master
+			// again next time.
+			m.forgetAgents(idx)
 			errs = append(errs, r.err)
 			for _, t := range ts {
 				out[t.ID] = TaskUsage{Reason: "agent statistics unavailable: " + r.err.Error()}

@@ -379,3 +379,58 @@ func TestParseAgentsOnRealMasterState(t *testing.T) {
 		}
 	}
 }
+
+// The agent list is read again only when it is older than agentListMaxAge,
+// misses a task's agent, an agent's statistics failed, or the clock went
+// back; otherwise a reconcile asks only the agents.
+func TestMesosAgentListKept(t *testing.T) {
+	f := newFakeMesos(t, false, "S1", "S2")
+	f.setStats("S1", statsFixture(t, "mesos_doc_agent_monitor_statistics.json", func(e, _ map[string]any) { e["executor_id"] = "a" }))
+	f.setStats("S2", statsFixture(t, "mesos_doc_agent_monitor_statistics.json", func(e, _ map[string]any) { e["executor_id"] = "b" }))
+	clk := &jumpClock{t: t0}
+	m := NewMesos(f.master.Client(), f.master.URL, clk, MesosOptions{})
+	a, b := Task{ID: "a", AgentID: "S1"}, Task{ID: "b", AgentID: "S2"}
+	reads := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.hits["/master/slaves"]
+	}
+	for i, step := range []struct {
+		name    string
+		advance time.Duration
+		tasks   []Task
+		fail    bool
+		want    int // /master/slaves reads so far
+	}{
+		{"first", 0, []Task{a}, false, 1},
+		{"next interval", 15 * time.Second, []Task{a}, false, 1},
+		{"task on a listed agent", 15 * time.Second, []Task{a, b}, false, 1},
+		{"task on an unlisted agent", 15 * time.Second, []Task{a, {ID: "c", AgentID: "S9"}}, false, 2},
+		{"the list read then stands", 15 * time.Second, []Task{a, b}, false, 2},
+		{"too old", agentListMaxAge, []Task{a, b}, false, 3},
+		{"agent fails", 15 * time.Second, []Task{a, b}, true, 3},
+		{"after the failure", 15 * time.Second, []Task{a, b}, false, 4},
+		{"clock went back", -time.Hour, []Task{a, b}, false, 5},
+		{"kept after the jump", 15 * time.Second, []Task{a, b}, false, 5},
+	} {
+		clk.t = clk.t.Add(step.advance)
+		f.mu.Lock()
+		f.failing["S2"] = step.fail
+		f.mu.Unlock()
+		u, err := m.TaskStats(context.Background(), step.tasks)
+		if step.fail != (err != nil) {
+			t.Fatalf("%d %s: err %v", i, step.name, err)
+		}
+		if !u["a"].MemoryOK {
+			t.Fatalf("%d %s: task a %+v", i, step.name, u["a"])
+		}
+		if got := reads(); got != step.want {
+			t.Fatalf("%d %s: %d agent list reads, want %d", i, step.name, got, step.want)
+		}
+	}
+}
+
+// jumpClock is a clock a test moves by hand, backwards too.
+type jumpClock struct{ t time.Time }
+
+func (c *jumpClock) Now() time.Time { return c.t }
