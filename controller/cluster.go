@@ -272,7 +272,7 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 			req.Signals[string(r)] = append(req.Signals[string(r)], policy.ForecastSignal)
 		}
 	}
-	if len(ob.apps) > 0 {
+	if len(ob.apps) > 0 && !allLaunched(ob.apps) {
 		queue, err := ctl.cfg.Marathon.Queue(ctx)
 		if err != nil {
 			cl.sourceError("marathon", fmt.Errorf("queue: %w", err))
@@ -283,6 +283,8 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 				ob.queue[q.AppID] += q.Count
 			}
 		}
+	} else if len(ob.apps) > 0 {
+		ob.queueOK, ob.queue = true, map[string]int{}
 	}
 	// ArangoDB's health is read once and handed to the metric scrapes and
 	// the shard reads (it used to be read three times per reconcile).
@@ -312,6 +314,20 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 		}
 	}
 	return ob
+}
+
+// allLaunched says whether every app has all its instances running or
+// staged and no deployment: Marathon's launch queue then holds nothing of
+// theirs to wait for offers (an item's count is its instancesLeftToLaunch,
+// Marathon core/launchqueue LaunchQueue.QueuedInstanceInfo), so the
+// reconcile need not read it.
+func allLaunched(apps map[policy.Role]*marathon.App) bool {
+	for _, a := range apps {
+		if len(a.Deployments) > 0 || a.TasksRunning+a.TasksStaged < a.Instances {
+			return false
+		}
+	}
+	return true
 }
 
 // shardCache is the last shard placement read and the health it was read

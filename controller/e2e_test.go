@@ -300,3 +300,21 @@ func putInstances(t *testing.T, marathonURL, app string, n int) {
 		t.Fatalf("PUT %s: %d", app, resp.StatusCode)
 	}
 }
+
+// Marathon's launch queue is read only while an app has instances left to
+// launch or a deployment; in between its answer could hold nothing of
+// ours.
+func TestQueueReadOnlyWhileLaunching(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.run(3 * time.Minute)
+	before := h.proxy.count(http.MethodGet, "/v2/queue")
+	h.run(2 * time.Minute)
+	if n := h.proxy.count(http.MethodGet, "/v2/queue") - before; n != 0 {
+		t.Fatalf("%d queue reads in 2 minutes with every instance running", n)
+	}
+	putInstances(t, h.world.MarathonURL(), "/arangodb-prod/coordinator", 3)
+	h.run(step)
+	if n := h.proxy.count(http.MethodGet, "/v2/queue") - before; n != 1 {
+		t.Fatalf("%d queue reads in the interval after a scale-up, want 1", n)
+	}
+}
