@@ -255,10 +255,6 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 			tasks = append(tasks, metrics.Task{ID: t.ID, AgentID: t.AgentID, Host: t.Host, Ports: t.Ports})
 		}
 		req.Tasks[string(r)] = tasks
-		if r == policy.DBServers {
-			// The scale-down safety check needs every DB server's disk usage.
-			req.Signals[string(r)] = append(req.Signals[string(r)], "disk_utilization")
-		}
 		for _, m := range w.rp.Metrics {
 			if m.PromQL != "" {
 				req.PromQL[string(r)] = append(req.PromQL[string(r)], m.PromQL)
@@ -270,6 +266,12 @@ func (cl *cluster) observe(ctx context.Context, now time.Time) *observation {
 		req.Signals[string(r)] = append(req.Signals[string(r)], policy.SLOSignals(w.rp)...)
 		if w.rp.Forecast != nil && !slices.Contains(req.Signals[string(r)], policy.ForecastSignal) {
 			req.Signals[string(r)] = append(req.Signals[string(r)], policy.ForecastSignal)
+		}
+		if r == policy.DBServers && scrapesServers(req.Signals[string(r)]) {
+			// The scale-down check's disk usage comes with the same
+			// bodies; otherwise it is read only before a clean-out
+			// (readDisk).
+			req.Signals[string(r)] = append(req.Signals[string(r)], metrics.SignalDisk)
 		}
 	}
 	if len(ob.apps) > 0 && !allLaunched(ob.apps) {
@@ -328,6 +330,18 @@ func allLaunched(apps map[policy.Role]*marathon.App) bool {
 		}
 	}
 	return true
+}
+
+// scrapesServers says whether signals make the collector scrape the
+// role's ArangoDB servers each interval: any signal but cpu and memory,
+// which Mesos gives.
+func scrapesServers(signals []string) bool {
+	for _, s := range signals {
+		if s != metrics.SignalCPU && s != metrics.SignalMemory {
+			return true
+		}
+	}
+	return false
 }
 
 // shardCache is the last shard placement read and the health it was read

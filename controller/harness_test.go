@@ -130,10 +130,13 @@ type harness struct {
 	clk   *clock.Virtual
 	world *sim.World
 	proxy *faultProxy
-	reg   *prometheus.Registry
-	ctl   *controller.Controller
-	rps   float64
-	mu    sync.Mutex
+	// arango is the proxy in front of the ArangoDB endpoint when
+	// harnessOpts.arangoProxy asked for one.
+	arango *faultProxy
+	reg    *prometheus.Registry
+	ctl    *controller.Controller
+	rps    float64
+	mu     sync.Mutex
 }
 
 type harnessOpts struct {
@@ -153,6 +156,9 @@ type harnessOpts struct {
 	onHistory func(cluster string, role policy.Role, points int, err error)
 	slo       bool // the coordinators size for an SLO
 	dbSLO     bool // the DB servers size for an SLO
+	// arangoProxy puts a proxy that counts requests (harness.arango) in
+	// front of the ArangoDB endpoint.
+	arangoProxy bool
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -187,6 +193,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Cleanup(w.Close)
 	h.world = w
 	h.proxy = newFaultProxy(t, w.MarathonURL())
+	if o.arangoProxy {
+		h.arango = newFaultProxy(t, w.ArangoURL("prod"))
+	}
 	h.start(o)
 	return h
 }
@@ -228,7 +237,11 @@ func (h *harness) policyFor(o harnessOpts) *policy.Config {
 	if dbMin == 0 {
 		dbMin = 3
 	}
-	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": h.world.ArangoURL("prod"),
+	arangoURL := h.world.ArangoURL("prod")
+	if h.arango != nil {
+		arangoURL = h.arango.srv.URL
+	}
+	if err := testPolicy.Execute(&buf, map[string]any{"Name": "prod", "URL": arangoURL,
 		"Paused": o.paused, "DBPaused": o.dbPaused, "DBMin": dbMin, "SLO": o.slo, "DBSLO": o.dbSLO, "Forecast": o.forecast}); err != nil {
 		h.t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/arangoscale/arangoscale/arangodb"
 	"github.com/arangoscale/arangoscale/marathon"
+	"github.com/arangoscale/arangoscale/metrics"
 	"github.com/arangoscale/arangoscale/policy"
 )
 
@@ -374,10 +375,13 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		w.st.Blocked = append(w.st.Blocked, "unsafe_cluster")
 		cl.log.Info("DB-server scale-down refused", "reason", why, "target", app.Instances, "desired", desired)
 	}
-	if v.shardsCached {
+	diskRead, reread := cl.readDisk(ctx, ob), v.shardsCached
+	if reread {
 		// Placement is re-read right before a clean-out.
 		v.shards, v.shardsErr = cl.clients.ArangoDB.ShardsFor(ctx, v.health)
 		v.shardsCached = false
+	}
+	if diskRead || reread {
 		cl.saga.unsafe = cl.unsafeReason(ob, app)
 	}
 	if why := cl.saga.unsafe; why != "" {
@@ -413,6 +417,31 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 	cl.log.Info("cleaning out DB server before removing it", "server", pick.ID, "job", job,
 		"shards", v.shardsOn(pick.ID), "target", app.Instances, "desired", desired)
 	cl.setStep(ob.now, cl.saga.status.Step, SagaStatus{Step: StepCleaningOut, Server: pick.ID, Job: job, Detail: "clean-out job started"})
+}
+
+// readDisk reads the DB servers' disk usage for the scale-down check when
+// the interval's observation has none (a policy whose DB servers read only
+// cpu and memory scrapes none of them: see observe), and says whether it
+// did. Until then an interval's unsafe reason knows nothing of the disk.
+func (cl *cluster) readDisk(ctx context.Context, ob *observation) bool {
+	if ob.signals == nil || ob.arango == nil || ob.signals.Roles[string(policy.DBServers)][metrics.SignalDisk] != nil {
+		return false
+	}
+	o := cl.clients.Observer.Observe(ctx, metrics.Request{
+		Signals:      map[string][]string{string(policy.DBServers): {metrics.SignalDisk}},
+		Health:       metricsServers(ob.arango.health),
+		ArangoDBOnly: true,
+	})
+	if ob.signals.Roles == nil {
+		ob.signals.Roles = map[string]metrics.RoleSignals{}
+	}
+	rs := ob.signals.Roles[string(policy.DBServers)]
+	if rs == nil {
+		rs = metrics.RoleSignals{}
+		ob.signals.Roles[string(policy.DBServers)] = rs
+	}
+	rs[metrics.SignalDisk] = o.Roles[string(policy.DBServers)][metrics.SignalDisk]
+	return true
 }
 
 // pickVictim chooses the DB server to remove: one already cleaned out and

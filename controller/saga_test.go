@@ -260,3 +260,34 @@ func TestRestartDuringLongCleanOutStartsNoSecond(t *testing.T) {
 		t.Fatalf("DB servers at %d during the clean-out", got)
 	}
 }
+
+// TestScaleDownRefusedWhenDiskWouldFill: with DB servers that read only
+// cpu (from Mesos), their metrics are not scraped each interval; right
+// before a clean-out their disk usage is read, and a scale-down that would
+// fill the remaining servers past the headroom is refused.
+func TestScaleDownRefusedWhenDiskWouldFill(t *testing.T) {
+	p := sim.DefaultParams()
+	// 23 GiB of shard data (replicas counted) on four 8 GiB servers: 72 %
+	// full, 96 % on three.
+	p.Arango.DiskBytesPerDBServer = 8 << 30
+	h := newHarness(t, harnessOpts{spec: fourDBServers(), params: &p, arangoProxy: true})
+	h.setRPS(600)
+	h.run(time.Minute)
+	before := h.arango.count(http.MethodGet, "/_admin/metrics/v2")
+	h.run(time.Minute)
+	// Only the two coordinators (requests_per_second) are scraped.
+	if n := h.arango.count(http.MethodGet, "/_admin/metrics/v2") - before; n != 2*4 {
+		t.Fatalf("%d metrics scrapes in 4 intervals, want 8 (the coordinators')", n)
+	}
+	h.runUntil(5*time.Minute, "a refused scale-down", func(sim.ClusterState) bool { return h.saga().Refused != "" })
+	if r := h.saga().Refused; !strings.Contains(r, "remaining DB servers would be 96% full") {
+		t.Fatalf("refused: %q", r)
+	}
+	if rs := h.role("dbservers"); !contains(rs.Blocked, "unsafe_cluster") {
+		t.Fatalf("blocked %v", rs.Blocked)
+	}
+	h.run(10 * time.Minute)
+	if s := h.saga(); s.Step != controller.StepIdle || h.state().DBServers.Target != 4 {
+		t.Fatalf("saga %+v, %d DB servers", s, h.state().DBServers.Target)
+	}
+}

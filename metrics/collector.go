@@ -57,6 +57,10 @@ type Request struct {
 	// Health, when not nil, is the ArangoDB server list the caller read
 	// this interval; the ArangoDB source then does not read it again.
 	Health []Server
+	// ArangoDBOnly asks no other source (Mesos, Prometheus): a read of
+	// ArangoDB signals between intervals, such as the disk usage a
+	// scale-down checks first, must not move the Mesos cpu windows.
+	ArangoDBOnly bool
 }
 
 // Observation is one interval's view of a cluster.
@@ -139,7 +143,7 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 			snap = s
 		})
 	}
-	if c.cfg.Mesos != nil {
+	if c.cfg.Mesos != nil && !req.ArangoDBOnly {
 		run(func(ctx context.Context) {
 			capa, err := c.cfg.Mesos.Capacity(ctx)
 			if err != nil {
@@ -172,7 +176,7 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 			exprs[e] = true
 		}
 	}
-	if c.cfg.Prometheus != nil {
+	if c.cfg.Prometheus != nil && !req.ArangoDBOnly {
 		var at time.Time
 		if c.cfg.Clock != nil {
 			at = c.cfg.Clock.Now()
@@ -246,6 +250,8 @@ func (c *Collector) Observe(ctx context.Context, req Request) *Observation {
 			switch {
 			case c.cfg.Prometheus == nil:
 				rs[key] = &Series{Missing: 1, Aggregate: true, Reason: "no Prometheus source configured"}
+			case req.ArangoDBOnly:
+				rs[key] = &Series{Missing: 1, Aggregate: true, Reason: "Prometheus not asked (an ArangoDB-only read)"}
 			case promE[e] != nil:
 				rs[key] = &Series{Missing: 1, Aggregate: true, Reason: promE[e].Error()}
 			default:

@@ -254,3 +254,43 @@ func TestCollectorScrapesOnlyWhatSignalsRead(t *testing.T) {
 		t.Errorf("scraped %v with no statistics for either DB server", got)
 	}
 }
+
+// An ArangoDB-only read (the disk usage a scale-down checks between
+// intervals) asks neither Mesos nor Prometheus, and gives a PromQL signal
+// as missing, not as 0.
+func TestCollectorArangoDBOnly(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	fa := newFakeArango(t)
+	fm := newFakeMesos(t, false, "S1", "S2")
+	fp, times := newFakePrometheus(t)
+	prom, err := NewPrometheus(fp.URL, fp.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCollector(CollectorConfig{
+		ArangoDB:   NewArangoDB(fa.srv.Client(), fa.srv.URL, clk, ArangoDBOptions{}),
+		Mesos:      NewMesos(fm.master.Client(), fm.master.URL, clk, MesosOptions{}),
+		Prometheus: prom,
+		Clock:      clk,
+	})
+	for _, id := range []string{"CRDN-1", "PRMR-1", "PRMR-2"} {
+		fa.set(id, fixtureBody(t, nil))
+	}
+	ob := c.Observe(context.Background(), Request{
+		Signals:      map[string][]string{RoleDBServers: {SignalDisk}},
+		PromQL:       map[string][]string{RoleDBServers: {"one"}},
+		ArangoDBOnly: true,
+	})
+	if len(fm.hits) != 0 || len(*times) != 0 {
+		t.Errorf("asked Mesos %v and Prometheus %d times", fm.hits, len(*times))
+	}
+	if ob.CapacityOK {
+		t.Error("capacity read")
+	}
+	if s := ob.Roles[RoleDBServers][SignalDisk]; s == nil || s.Missing != 0 || len(s.Values) != 2 {
+		t.Errorf("disk %+v", s)
+	}
+	if s := ob.Roles[RoleDBServers][PromQLSignalPrefix+"one"]; s == nil || s.Missing != 1 || len(s.Values) != 0 {
+		t.Errorf("promql %+v", s)
+	}
+}
