@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
@@ -61,6 +62,12 @@ type Client struct {
 	drv       driver.Client
 	timeout   time.Duration
 	endpoints int
+	clk       clock.Clock
+
+	// props are the collection properties ShardsFor read, by database and
+	// collection name, for reuse within its maxAge.
+	propsMu sync.Mutex
+	props   map[string]collectionProps
 }
 
 // New checks cfg and builds a Client. It does no I/O.
@@ -127,7 +134,12 @@ func New(cfg Config) (*Client, error) {
 		Transport:      jsonErrorTransport{next: transport},
 		Authentication: auth,
 	})
-	return &Client{conn: conn, drv: driver.NewClient(conn), timeout: timeout, endpoints: len(eps)}, nil
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Client{conn: conn, drv: driver.NewClient(conn), timeout: timeout, endpoints: len(eps), clk: clk,
+		props: map[string]collectionProps{}}, nil
 }
 
 // normalizeEndpoint accepts http(s):// and ArangoDB's tcp:// / ssl://.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -326,3 +328,77 @@ func TestMetricsPassesServerID(t *testing.T) {
 		t.Fatalf("unknown server: %v", err)
 	}
 }
+
+// ShardsFor reuses a collection's properties read less than propsMaxAge
+// ago: a new collection is read at once, a changed replication factor once
+// they are older, and propsMaxAge 0 or a clock that went back reads all.
+func TestShardsForReusesProperties(t *testing.T) {
+	var mu sync.Mutex
+	ordersRF, withNew := 2, false
+	f := newFake(t, map[string]http.HandlerFunc{
+		"GET /_db/_system/_api/database": reply(200, `{"error":false,"code":200,"result":["_system"]}`),
+		"GET /_db/_system/_api/collection": func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			list := `{"name":"orders"}`
+			if withNew {
+				list += `,{"name":"users"}`
+			}
+			writeJSONBody(w, 200, `{"error":false,"code":200,"result":[`+list+`]}`)
+		},
+		"GET /_db/_system/_api/collection/orders/properties": func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			writeJSONBody(w, 200, fmt.Sprintf(`{"name":"orders","replicationFactor":%d,"writeConcern":1,"error":false,"code":200}`, ordersRF))
+		},
+		"GET /_db/_system/_api/collection/users/properties": reply(200, `{"name":"users","replicationFactor":1,"writeConcern":1,"error":false,"code":200}`),
+		"GET /_db/_system/_admin/cluster/shardDistribution": reply(200, `{"results":{},"error":false,"code":200}`),
+	})
+	clk := &stepClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c, err := New(Config{Endpoints: []string{f.URL}, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int {
+		return len(f.requests("GET", "/_db/_system/_api/collection/orders/properties")) +
+			len(f.requests("GET", "/_db/_system/_api/collection/users/properties"))
+	}
+	const maxAge = 5 * time.Minute
+	for i, s := range []struct {
+		name    string
+		advance time.Duration
+		maxAge  time.Duration
+		change  func()
+		reads   int // properties requests so far
+		rf, wc  int
+	}{
+		{"first", 0, maxAge, nil, 1, 2, 1},
+		{"reused", time.Minute, maxAge, nil, 1, 2, 1},
+		{"changed but reused", time.Minute, maxAge, func() { ordersRF = 3 }, 1, 2, 1},
+		{"a new collection is read", time.Minute, maxAge, func() { withNew = true }, 2, 2, 1},
+		{"too old", 2 * time.Minute, maxAge, nil, 3, 3, 1},
+		{"fresh", 0, 0, nil, 5, 3, 1},
+		{"clock went back", -time.Hour, maxAge, nil, 7, 3, 1},
+		{"reused after the jump", time.Minute, maxAge, nil, 7, 3, 1},
+	} {
+		clk.t = clk.t.Add(s.advance)
+		if s.change != nil {
+			mu.Lock()
+			s.change()
+			mu.Unlock()
+		}
+		st, err := c.ShardsFor(context.Background(), nil, s.maxAge)
+		if err != nil {
+			t.Fatalf("%d %s: %v", i, s.name, err)
+		}
+		if got := reads(); got != s.reads || st.MaxReplicationFactor != s.rf || st.MaxWriteConcern != s.wc {
+			t.Fatalf("%d %s: %d property reads, rf %d wc %d; want %d, rf %d wc %d", i, s.name, got,
+				st.MaxReplicationFactor, st.MaxWriteConcern, s.reads, s.rf, s.wc)
+		}
+	}
+}
+
+// stepClock is a clock a test sets by hand.
+type stepClock struct{ t time.Time }
+
+func (c *stepClock) Now() time.Time { return c.t }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"time"
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
 	"github.com/arangodb/go-driver/v2/connection"
@@ -55,18 +56,30 @@ type collectionDistribution struct {
 // Shards gathers ShardStats over all databases: GET /_api/database, then
 // per database its collections and their properties (replicationFactor,
 // writeConcern) and GET /_db/{db}/_admin/cluster/shardDistribution. Each
-// request gets the per-request timeout.
+// request gets the per-request timeout. Every property is read afresh.
 func (c *Client) Shards(ctx context.Context) (ShardStats, error) {
 	servers, err := c.Health(ctx)
 	if err != nil {
 		return ShardStats{}, err
 	}
-	return c.ShardsFor(ctx, servers)
+	return c.ShardsFor(ctx, servers, 0)
+}
+
+// collectionProps is what ShardsFor needs of a collection's properties,
+// and when it read them.
+type collectionProps struct {
+	rf, wc int // replication factor (0: satellite) and write concern
+	at     time.Time
 }
 
 // ShardsFor is Shards with the server list the caller read this interval
-// (Health), so one reconcile asks for the health once.
-func (c *Client) ShardsFor(ctx context.Context, servers []ServerHealth) (ShardStats, error) {
+// (Health), so one reconcile asks for the health once. A collection's
+// properties read less than propsMaxAge ago are reused (0: all read
+// again): placement is read every interval while shards move, and the
+// properties (a request per collection, system collections included) were
+// most of its requests, yet change only when an operator changes a
+// collection's replication factor or write concern.
+func (c *Client) ShardsFor(ctx context.Context, servers []ServerHealth, propsMaxAge time.Duration) (ShardStats, error) {
 	st := ShardStats{PerServer: map[string]ServerShards{}}
 	// shardDistribution may name servers by short name (its "aliases").
 	alias := map[string]string{}
@@ -96,6 +109,8 @@ func (c *Client) ShardsFor(ctx context.Context, servers []ServerHealth) (ShardSt
 	}
 	sort.Slice(dbs, func(i, j int) bool { return dbs[i].Name() < dbs[j].Name() })
 
+	now := c.clk.Now()
+	seen := map[string]bool{}
 	for _, db := range dbs {
 		dbPath := "_db/" + url.PathEscape(db.Name())
 		var cols []driver.Collection
@@ -108,21 +123,29 @@ func (c *Client) ShardsFor(ctx context.Context, servers []ServerHealth) (ShardSt
 		}
 		rf := make(map[string]int, len(cols)) // collection → replication factor, 0 = satellite
 		for _, col := range cols {
-			var p driver.CollectionProperties
-			if err := c.do(ctx, "GET /"+dbPath+"/_api/collection/"+col.Name()+"/properties", func(ctx context.Context) error {
-				var err error
-				p, err = col.Properties(ctx)
-				return err
-			}); err != nil {
-				return ShardStats{}, err
+			key := db.Name() + "/" + col.Name()
+			seen[key] = true
+			p, ok := c.knownProps(key, now, propsMaxAge)
+			if !ok {
+				var props driver.CollectionProperties
+				if err := c.do(ctx, "GET /"+dbPath+"/_api/collection/"+col.Name()+"/properties", func(ctx context.Context) error {
+					var err error
+					props, err = col.Properties(ctx)
+					return err
+				}); err != nil {
+					return ShardStats{}, err
+				}
+				p = collectionProps{rf: int(props.ReplicationFactor), wc: props.WriteConcern, at: now}
+				if props.IsSatellite() {
+					p.rf, p.wc = 0, 1
+				}
+				c.propsMu.Lock()
+				c.props[key] = p
+				c.propsMu.Unlock()
 			}
-			r, wc := int(p.ReplicationFactor), p.WriteConcern
-			if p.IsSatellite() {
-				r, wc = 0, 1
-			}
-			rf[col.Name()] = r
-			st.MaxReplicationFactor = max(st.MaxReplicationFactor, max(r, 1))
-			st.MaxWriteConcern = max(st.MaxWriteConcern, max(wc, 1))
+			rf[col.Name()] = p.rf
+			st.MaxReplicationFactor = max(st.MaxReplicationFactor, max(p.rf, 1))
+			st.MaxWriteConcern = max(st.MaxWriteConcern, max(p.wc, 1))
 		}
 
 		var dist struct {
@@ -161,7 +184,30 @@ func (c *Client) ShardsFor(ctx context.Context, servers []ServerHealth) (ShardSt
 			}
 		}
 	}
+	// Dropped collections and databases are forgotten.
+	c.propsMu.Lock()
+	for k := range c.props {
+		if !seen[k] {
+			delete(c.props, k)
+		}
+	}
+	c.propsMu.Unlock()
 	return st, nil
+}
+
+// knownProps returns the properties of a collection read less than maxAge
+// ago (and not in the future: a clock that went back reads them again).
+func (c *Client) knownProps(key string, now time.Time, maxAge time.Duration) (collectionProps, bool) {
+	if maxAge <= 0 {
+		return collectionProps{}, false
+	}
+	c.propsMu.Lock()
+	defer c.propsMu.Unlock()
+	p, ok := c.props[key]
+	if !ok || now.Before(p.at) || now.Sub(p.at) >= maxAge {
+		return collectionProps{}, false
+	}
+	return p, true
 }
 
 // placementServers lists leader then followers, resolved to server IDs.

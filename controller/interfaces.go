@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"time"
 
 	"github.com/arangoscale/arangoscale/arangodb"
 	"github.com/arangoscale/arangoscale/marathon"
@@ -29,7 +30,7 @@ type ArangoDB interface {
 	NumberOfServers(ctx context.Context) (arangodb.NumberOfServers, error)
 	SetNumberOfServers(ctx context.Context, coordinators, dbservers *int) error
 	Shards(ctx context.Context) (arangodb.ShardStats, error)
-	ShardsFor(ctx context.Context, health []arangodb.ServerHealth) (arangodb.ShardStats, error)
+	ShardsFor(ctx context.Context, health []arangodb.ServerHealth, propsMaxAge time.Duration) (arangodb.ShardStats, error)
 	CleanOutServer(ctx context.Context, serverID string) (jobID string, err error)
 	Job(ctx context.Context, jobID string) (arangodb.Job, error)
 	RemoveServer(ctx context.Context, serverID string) error

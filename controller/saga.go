@@ -140,7 +140,7 @@ func readArango(ctx context.Context, a ArangoDB, h []arangodb.ServerHealth, cach
 	if cached != nil {
 		v.shards, v.shardsCached = *cached, true
 	} else {
-		do(func() { v.shards, v.shardsErr = a.ShardsFor(ctx, h) })
+		do(func() { v.shards, v.shardsErr = a.ShardsFor(ctx, h, shardCacheMaxAge) })
 	}
 	if jobID != "" {
 		do(func() { v.job, v.jobErr = a.Job(ctx, jobID) })
@@ -375,15 +375,13 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 		w.st.Blocked = append(w.st.Blocked, "unsafe_cluster")
 		cl.log.Info("DB-server scale-down refused", "reason", why, "target", app.Instances, "desired", desired)
 	}
-	diskRead, reread := cl.readDisk(ctx, ob), v.shardsCached
-	if reread {
-		// Placement is re-read right before a clean-out.
-		v.shards, v.shardsErr = cl.clients.ArangoDB.ShardsFor(ctx, v.health)
-		v.shardsCached = false
-	}
-	if diskRead || reread {
-		cl.saga.unsafe = cl.unsafeReason(ob, app)
-	}
+	// Placement, with every collection's properties, is read afresh right
+	// before a clean-out, and so is the disk usage when the interval had
+	// none.
+	cl.readDisk(ctx, ob)
+	v.shards, v.shardsErr = cl.clients.ArangoDB.ShardsFor(ctx, v.health, 0)
+	v.shardsCached = false
+	cl.saga.unsafe = cl.unsafeReason(ob, app)
 	if why := cl.saga.unsafe; why != "" {
 		refuse(why)
 		return
@@ -421,11 +419,11 @@ func (cl *cluster) startScaleDown(ctx context.Context, w *worker, ob *observatio
 
 // readDisk reads the DB servers' disk usage for the scale-down check when
 // the interval's observation has none (a policy whose DB servers read only
-// cpu and memory scrapes none of them: see observe), and says whether it
-// did. Until then an interval's unsafe reason knows nothing of the disk.
-func (cl *cluster) readDisk(ctx context.Context, ob *observation) bool {
+// cpu and memory scrapes none of them: see observe). Until then an
+// interval's unsafe reason knows nothing of the disk.
+func (cl *cluster) readDisk(ctx context.Context, ob *observation) {
 	if ob.signals == nil || ob.arango == nil || ob.signals.Roles[string(policy.DBServers)][metrics.SignalDisk] != nil {
-		return false
+		return
 	}
 	o := cl.clients.Observer.Observe(ctx, metrics.Request{
 		Signals:      map[string][]string{string(policy.DBServers): {metrics.SignalDisk}},
@@ -441,7 +439,6 @@ func (cl *cluster) readDisk(ctx context.Context, ob *observation) bool {
 		ob.signals.Roles[string(policy.DBServers)] = rs
 	}
 	rs[metrics.SignalDisk] = o.Roles[string(policy.DBServers)][metrics.SignalDisk]
-	return true
 }
 
 // pickVictim chooses the DB server to remove: one already cleaned out and
