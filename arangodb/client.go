@@ -18,6 +18,8 @@ import (
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
 	"github.com/arangodb/go-driver/v2/connection"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/arangoscale/arangoscale/clock"
 	"github.com/arangoscale/arangoscale/redirect"
@@ -200,8 +202,12 @@ func isDialError(err error) bool {
 }
 
 // call is a raw JSON request on the driver's connection for endpoints the
-// driver lacks. out receives the body of a 2xx answer; any other status
-// becomes an *APIError built from ArangoDB's error body.
+// driver lacks, and for the reads of every interval (health, rebalance)
+// whose typed driver answers cost more to decode than the rest of the
+// request: the body is streamed and decoded once, with go-json-experiment
+// (the encoding/json/v2 design), into only the fields we use. out receives
+// the body of a 2xx answer; any other status becomes an *APIError built
+// from ArangoDB's error body.
 func (c *Client) call(ctx context.Context, method, path string, body, out any, query ...string) error {
 	op := method + " /" + path
 	return c.do(ctx, op, func(ctx context.Context) error {
@@ -212,29 +218,43 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any, q
 		if body != nil {
 			mods = append(mods, connection.WithBody(body))
 		}
-		var raw json.RawMessage
-		resp, err := connection.Call(ctx, c.conn, method, path, &raw, mods...)
+		resp, rc, err := connection.CallStream(ctx, c.conn, method, path, mods...)
 		if err != nil {
 			return err
+		}
+		var raw []byte
+		if rc != nil {
+			// limitedBody (jsonErrorTransport) bounds a success body.
+			raw, err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
 		}
 		code := resp.Code()
 		if code < 200 || code > 299 {
 			var r errorBody
-			_ = json.Unmarshal(raw, &r)
+			_ = jsonv2.Unmarshal(raw, &r, decodeOptions)
 			return apiError(op, code, &r)
 		}
-		if out == nil || len(raw) == 0 {
+		if out == nil || len(bytes.TrimSpace(raw)) == 0 {
 			if out != nil {
 				return badResponse(op, "empty body")
 			}
 			return nil
 		}
-		if err := json.Unmarshal(raw, out); err != nil {
+		if err := jsonv2.Unmarshal(raw, out, decodeOptions); err != nil {
 			return badResponse(op, "%v", err)
 		}
 		return nil
 	})
 }
+
+// decodeOptions make go-json-experiment/json accept what encoding/json
+// (the driver's decoder) did: names matched regardless of case, a repeated
+// name's last value, invalid UTF-8 replaced.
+var decodeOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 
 // maxBody bounds a success body: the largest real answers (shard
 // distribution or the agency plan of a cluster with thousands of

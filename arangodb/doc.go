@@ -8,7 +8,10 @@
 // endpoints the driver lacks, or whose driver types drop information the
 // controller needs (numberOfServers' "not set", job status, shard
 // distribution, Prometheus text), are raw calls on the same connection, so
-// authentication, endpoint rotation and TLS are shared.
+// authentication, endpoint rotation and TLS are shared. So are the health
+// and rebalance reads of every interval: the driver's typed answers cost
+// more to decode than the rest of their request, so they are decoded into
+// the few fields used (go-json-experiment, see call).
 //
 // # No agency reads
 //
@@ -56,7 +59,7 @@
 // last column names the real sample (testdata/SOURCES.md) a test decodes.
 //
 //	endpoint                                   fields                                           sample
-//	GET /_admin/cluster/health (go-driver)     Health.<id>.Role, ShortName, Status, Endpoint,    kube-arangodb_doc_cluster_health_3.4.2_truncated.jsonc
+//	GET /_admin/cluster/health                 Health.<id>.Role, ShortName, Status, Endpoint,    kube-arangodb_doc_cluster_health_3.4.2_truncated.jsonc
 //	                                           CanBeDeleted
 //	GET /_admin/cluster/numberOfServers        numberOfCoordinators, numberOfDBServers (null =   none published
 //	                                           not set), cleanedServers
@@ -73,7 +76,7 @@
 //	GET /_db/{db}/_admin/cluster/shardDistribution
 //	                                           results.<collection>.Plan|Current.<shard>.leader,
 //	                                           followers
-//	GET /_admin/cluster/rebalance (go-driver)  result.pendingMoveShards, todoMoveShards,          docs-hugo_3.12_get_rebalance_truncated.jsonc
+//	GET /_admin/cluster/rebalance              result.pendingMoveShards, todoMoveShards,          docs-hugo_3.12_get_rebalance_truncated.jsonc
 //	                                           shards.numberShards
 //	PUT /_admin/cluster/rebalance              result.moves[].from, to, shard, isLeader,
 //	                                           collection (a number as documented, or a string)

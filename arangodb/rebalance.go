@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-
-	driver "github.com/arangodb/go-driver/v2/arangodb"
 )
 
 // StartRebalance lets ArangoDB compute a rebalance plan that may move
@@ -78,23 +76,28 @@ func (id *collectionID) UnmarshalJSON(b []byte) error {
 // average); ArangoDB's own imbalance figure is a weighted sum of squares
 // whose scale depends on data size, which makes a poor threshold.
 func (c *Client) RebalanceStatus(ctx context.Context) (pendingMoves int, imbalance float64, err error) {
-	var r driver.RebalanceResponse
-	err = c.do(ctx, "GET /_admin/cluster/rebalance", func(ctx context.Context) error {
-		var err error
-		r, err = c.drv.GetClusterRebalance(ctx)
-		return err
-	})
-	if err != nil {
+	// Read every interval: decoded into the fields used here only (see
+	// call), those of go-driver's RebalanceResponse under "result".
+	var r struct {
+		Result struct {
+			PendingMoveShards *int64 `json:"pendingMoveShards"`
+			TodoMoveShards    *int64 `json:"todoMoveShards"`
+			Shards            *struct {
+				NumberShards []int `json:"numberShards"`
+			} `json:"shards"`
+		} `json:"result"`
+	}
+	if err := c.call(ctx, http.MethodGet, "_admin/cluster/rebalance", nil, &r); err != nil {
 		return 0, 0, err
 	}
-	if r.PendingMoveShards != nil {
-		pendingMoves += int(*r.PendingMoveShards)
+	if p := r.Result.PendingMoveShards; p != nil {
+		pendingMoves += int(*p)
 	}
-	if r.TodoMoveShards != nil {
-		pendingMoves += int(*r.TodoMoveShards)
+	if t := r.Result.TodoMoveShards; t != nil {
+		pendingMoves += int(*t)
 	}
-	if r.Shards != nil {
-		imbalance = relativeSpread(r.Shards.NumberShards)
+	if r.Result.Shards != nil {
+		imbalance = relativeSpread(r.Result.Shards.NumberShards)
 	}
 	return pendingMoves, imbalance, nil
 }

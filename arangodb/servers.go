@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-
-	driver "github.com/arangodb/go-driver/v2/arangodb"
 )
 
 // Server roles as reported in ServerHealth.Role.
@@ -42,24 +40,28 @@ type ServerHealth struct {
 }
 
 // Health returns every server of the cluster, sorted by ID.
-// GET /_admin/cluster/health.
+// GET /_admin/cluster/health; read every interval, so decoded into the
+// fields used here only (see call), those of go-driver's ServerHealth.
 func (c *Client) Health(ctx context.Context) ([]ServerHealth, error) {
-	var h driver.ClusterHealth
-	err := c.do(ctx, "GET /_admin/cluster/health", func(ctx context.Context) error {
-		var err error
-		h, err = c.drv.Health(ctx)
-		return err
-	})
-	if err != nil {
+	var h struct {
+		Health map[string]struct {
+			Endpoint     string `json:"Endpoint"`
+			Role         string `json:"Role"`
+			ShortName    string `json:"ShortName"`
+			Status       string `json:"Status"`
+			CanBeDeleted bool   `json:"CanBeDeleted"`
+		} `json:"Health"`
+	}
+	if err := c.call(ctx, http.MethodGet, "_admin/cluster/health", nil, &h); err != nil {
 		return nil, err
 	}
 	out := make([]ServerHealth, 0, len(h.Health))
 	for id, s := range h.Health {
 		out = append(out, ServerHealth{
-			ID:           string(id),
+			ID:           id,
 			ShortName:    s.ShortName,
-			Role:         normalizeRole(string(s.Role)),
-			Status:       strings.ToUpper(string(s.Status)),
+			Role:         normalizeRole(s.Role),
+			Status:       strings.ToUpper(s.Status),
 			Endpoint:     s.Endpoint,
 			CanBeDeleted: s.CanBeDeleted,
 		})
