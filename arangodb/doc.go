@@ -81,6 +81,10 @@
 //	PUT /_admin/cluster/rebalance              result.moves[].from, to, shard, isLeader,
 //	                                           collection (a number as documented, or a string)
 //	GET /_admin/metrics/v2?serverId=           the Prometheus text, handed to package metrics    datadog_metrics_v2_single.prom
+//	GET|POST|PUT|DELETE /_api/document/        the hold documents (role, count, until, set_at,
+//	  arangoscale_holds/{role} (go-driver)     by, why, source, _rev), documents.md
+//	PUT /_api/document/arangoscale_holds       the same, both roles in one read; a missing one
+//	  ?onlyget=true (go-driver ReadDocuments)  is an inline error (errorNum 1202)
 //
 // Error bodies: code, errorNum, errorMessage (docs-hugo general-request-handling.md).
 package arangodb

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	driver "github.com/arangodb/go-driver/v2/arangodb"
@@ -66,6 +67,63 @@ func (c *Client) Hold(ctx context.Context, role string) (h Hold, ok bool, err er
 		return Hold{}, false, badResponse(op, "hold document with role %q count %d until %v", h.Role, h.Count, h.Until)
 	}
 	return h, true, nil
+}
+
+// Holds reads the holds of several roles in one request (PUT
+// /_api/document/{collection}?onlyget=true, go-driver's ReadDocuments):
+// a reconcile reads those of all its roles each interval. A role without a
+// hold is missing from the map; so is every role while the collection
+// does not exist yet.
+func (c *Client) Holds(ctx context.Context, roles ...string) (map[string]Hold, error) {
+	out := make(map[string]Hold, len(roles))
+	if len(roles) == 0 {
+		return out, nil
+	}
+	op := "PUT /_api/document/" + HoldsCollection + "?onlyget=true"
+	var got []Hold
+	err := c.do(ctx, op, func(ctx context.Context) error {
+		got = got[:0]
+		col, err := c.holds(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := col.ReadDocuments(ctx, roles)
+		if err != nil {
+			return err
+		}
+		for range roles {
+			var h Hold
+			meta, err := r.Read(&h)
+			if shared.IsNoMoreDocuments(err) {
+				break
+			}
+			if shared.IsArangoErrorWithErrorNum(err, shared.ErrArangoDocumentNotFound) {
+				continue // this role has no hold
+			}
+			if err != nil {
+				return err
+			}
+			h.Rev = meta.Rev
+			got = append(got, h)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) { // no collection yet
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range got {
+		if !slices.Contains(roles, h.Role) || h.Count < 1 || h.Until.IsZero() {
+			return nil, badResponse(op, "hold document with role %q count %d until %v", h.Role, h.Count, h.Until)
+		}
+		if _, dup := out[h.Role]; dup {
+			return nil, badResponse(op, "two hold documents for role %q", h.Role)
+		}
+		out[h.Role] = h
+	}
+	return out, nil
 }
 
 // PutHold writes h under its role: a new document when h.Rev is empty

@@ -88,3 +88,45 @@ func TestHoldMalformed(t *testing.T) {
 		t.Fatal("no _rev")
 	}
 }
+
+// TestHoldsInOneRead reads the holds of both roles in one request: none
+// before the collection exists, then only the role that has one (with its
+// _rev), and a hold edited into nonsense is an ErrBadResponse.
+func TestHoldsInOneRead(t *testing.T) {
+	e := newEmu(t, 3)
+	ctx := context.Background()
+	got, err := e.c.Holds(ctx, "coordinators", "dbservers")
+	if err != nil || len(got) != 0 {
+		t.Fatalf("before any write: %v, %v", got, err)
+	}
+	until := time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)
+	h, err := e.c.PutHold(ctx, Hold{Cluster: "emu", Role: "dbservers", Count: 4, Until: until, By: "ops", Source: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = e.c.Holds(ctx, "coordinators", "dbservers")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("one hold stored: %v, %v", got, err)
+	}
+	if d := got["dbservers"]; d.Count != 4 || !d.Until.Equal(until) || d.By != "ops" || d.Rev != h.Rev {
+		t.Fatalf("read back %+v, want count 4 until %v rev %s", d, until, h.Rev)
+	}
+	if got, err := e.c.Holds(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("no roles: %v, %v", got, err)
+	}
+
+	req, _ := http.NewRequest(http.MethodPut, e.url+"/_db/_system/_api/document/"+HoldsCollection+"/dbservers", strings.NewReader(`{"role":"dbservers","count":"four"}`))
+	auth, err := jwt.CreateArangodJwtAuthorizationHeader(emuSecret, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := e.c.Holds(ctx, "coordinators", "dbservers"); !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), "onlyget") {
+		t.Fatalf("malformed hold: %v", err)
+	}
+}

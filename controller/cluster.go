@@ -184,6 +184,11 @@ type observation struct {
 	arangoOK bool
 	taskIdx  map[string]*taskIndex // app ID + server role → servers' tasks
 	resolved map[string][]string   // host name → IPs, looked up this reconcile
+	// holds are the stored manual holds by role, read once a reconcile by
+	// the first role that needs them (readHold).
+	holds     map[string]arangodb.Hold
+	holdsErr  error
+	holdsRead bool
 }
 
 func (cl *cluster) reconcile(ctx context.Context) {

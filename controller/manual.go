@@ -22,6 +22,9 @@ const (
 // cluster sees them; *arangodb.Client is one (a document per role).
 type HoldStore interface {
 	Hold(ctx context.Context, role string) (arangodb.Hold, bool, error)
+	// Holds reads those of several roles at once; a role without a hold
+	// is missing from the map.
+	Holds(ctx context.Context, roles ...string) (map[string]arangodb.Hold, error)
 	PutHold(ctx context.Context, h arangodb.Hold) (arangodb.Hold, error)
 	DeleteHold(ctx context.Context, role, rev string) error
 }
@@ -129,7 +132,7 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 		s.seen = map[policy.Role]int{}
 	}
 	store := cl.clients.Holds
-	if store != nil && !cl.readHold(ctx, w.role, ob.now) {
+	if store != nil && !cl.readHold(ctx, w.role, ob) {
 		// Released early: put Marathon's count back so the old request
 		// is not seen again.
 		if cl.standby == "" {
@@ -211,14 +214,28 @@ func (cl *cluster) manual(ctx context.Context, w *worker, ob *observation, app *
 
 // readHold brings the stored hold of a role into s.manual. It reports
 // false when a stored hold we held was deleted (released early). A failed
-// read keeps what was known.
-func (cl *cluster) readHold(ctx context.Context, r policy.Role, now time.Time) bool {
+// read keeps what was known. The first call of a reconcile reads the holds
+// of all its roles in one request (ob.holds).
+func (cl *cluster) readHold(ctx context.Context, r policy.Role, ob *observation) bool {
 	s := &cl.saga
-	h, ok, err := cl.clients.Holds.Hold(ctx, string(r))
-	if err != nil {
-		cl.sourceError("arangodb", fmt.Errorf("read manual hold: %w", err))
+	now := ob.now
+	if !ob.holdsRead {
+		ob.holdsRead = true
+		names := make([]string, 0, len(cl.workers))
+		for _, role := range roles {
+			if _, ok := cl.workers[role]; ok {
+				names = append(names, string(role))
+			}
+		}
+		ob.holds, ob.holdsErr = cl.clients.Holds.Holds(ctx, names...)
+		if ob.holdsErr != nil {
+			cl.sourceError("arangodb", fmt.Errorf("read manual holds: %w", ob.holdsErr))
+		}
+	}
+	if ob.holdsErr != nil {
 		return true
 	}
+	h, ok := ob.holds[string(r)]
 	old, had := s.manual[r]
 	if !ok {
 		if had && old.rev != "" {

@@ -14,7 +14,9 @@
 // /_api/cluster/endpoints, /_admin/cluster/{health, numberOfServers,
 // cleanOutServer, queryAgencyJob, removeServer, shardDistribution,
 // rebalance, rebalance/execute}, /_api/collection, /_api/collection/<name>
-// (also /properties and /shards) and /_admin/metrics[/v2][?serverId=].
+// (also /properties and /shards), /_admin/metrics[/v2][?serverId=] and,
+// for collections created through the API, /_api/document/<collection>[/<key>]
+// (create, read, replace, remove, and read many with ?onlyget=true).
 // Like a real coordinator it has no /_api/agency (404). Bodies, codes and
 // error bodies follow arangod 3.11/3.12; deviations are noted on each
 // handler. A running move shows in shardDistribution as a Plan follower

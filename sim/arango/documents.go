@@ -104,6 +104,10 @@ func (s *docStore) handle(w http.ResponseWriter, r *http.Request, db, rest strin
 	meta := func(doc map[string]any) map[string]any {
 		return map[string]any{"_id": doc["_id"], "_key": doc["_key"], "_rev": doc["_rev"]}
 	}
+	if key == "" && r.Method == http.MethodPut && r.URL.Query().Get("onlyget") == "true" {
+		s.readMany(w, r, docs)
+		return
+	}
 	if key == "" {
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w)
@@ -163,6 +167,42 @@ func (s *docStore) handle(w http.ResponseWriter, r *http.Request, db, rest strin
 	default:
 		methodNotAllowed(w)
 	}
+}
+
+// readMany serves "Get multiple documents", PUT
+// /_api/document/{collection}?onlyget=true (docs-hugo 3.12
+// develop/http-api/documents.md, operationId getDocuments): the body is an
+// array of keys or of objects with a _key; the answer, 200, is an array of
+// the same length with each document, or in place of a missing one the
+// error object of arangod's Transaction/Methods.cpp createBabiesError
+// ({"error": true, "errorNum", "errorMessage"}). A body that is no such
+// array is a 400.
+func (s *docStore) readMany(w http.ResponseWriter, r *http.Request, docs map[string]map[string]any) {
+	var keys []json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&keys); err != nil {
+		writeErr(w, http.StatusBadRequest, errNumDocTypeInvalid, "invalid document type")
+		return
+	}
+	out := make([]any, 0, len(keys))
+	for _, raw := range keys {
+		var key string
+		if err := json.Unmarshal(raw, &key); err != nil {
+			var doc struct {
+				Key string `json:"_key"`
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil || doc.Key == "" {
+				out = append(out, map[string]any{"error": true, "errorNum": errNumDocKeyMissing, "errorMessage": "illegal document key"})
+				continue
+			}
+			key = doc.Key
+		}
+		if doc, ok := docs[key]; ok {
+			out = append(out, doc)
+		} else {
+			out = append(out, map[string]any{"error": true, "errorNum": errNumDocNotFound, "errorMessage": "document not found"})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func readDoc(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
