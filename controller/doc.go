@@ -29,7 +29,10 @@
 // cannot be cancelled from a coordinator; no new clean-out starts until
 // ArangoDB says it ended. After the kill the saga checks
 // Marathon's tasks: a 200 from POST /v2/tasks/delete is not proof, since
-// Marathon ignores task ids it does not know.
+// Marathon ignores task ids it does not know. A killed server that another
+// task serves again (GOOD, on its endpoint) will never turn FAILED: the
+// removal is given up rather than hold the role, and the server, still
+// cleaned out, is the first victim of the next scale-down.
 //
 // # Manual holds
 //
@@ -37,7 +40,7 @@
 // of numberOfServers in ArangoDB's web UI) is a hold: count, until when,
 // who and why. Holds are kept in the ArangoDB cluster itself, one document
 // per role in the collection arangoscale_holds of its _system database,
-// and read on every reconcile. That store was chosen because every process
+// and read on every reconcile (both roles in one request). That store was chosen because every process
 // that can act on the cluster already reaches and authenticates to it, it
 // outlives any controller process and instance (a restart or a Marathon
 // replacement reads the same hold), and it needs no second system: the

@@ -63,10 +63,24 @@ func (cl *cluster) advanceChosen(ctx context.Context, ob *observation, c *victim
 	if !c.killOK {
 		return cl.verifyKill(ctx, ob, c, prev)
 	}
-	if m := cl.taskFor(ctx, ob, dbApp, srv); m.ambiguous || (m.ok && m.task.ID == c.task) {
+	m := cl.taskFor(ctx, ob, dbApp, srv)
+	if m.ambiguous || (m.ok && m.task.ID == c.task) {
 		st.Step, st.Detail = StepKilling, "task still shutting down"
 		cl.setStep(ob.now, prev, st)
 		return true
+	}
+	if m.ok && srv.Status == arangodb.StatusGood {
+		// Another task serves the server's endpoint and ArangoDB has it
+		// GOOD again: it will not turn FAILED, so waiting to remove it
+		// would hold the DB-server role for good. The count was lowered;
+		// the server, still cleaned out and empty, is the first victim
+		// of the next scale-down (pickVictim).
+		why := fmt.Sprintf("server serves again, from task %s", m.task.ID)
+		cl.log.Warn("cleaned-out DB server is GOOD again after its kill; not removed", "server", c.server, "killed_task", c.task, "task", m.task.ID)
+		cl.saga.status.Aborted = why
+		cl.setStep(ob.now, prev, SagaStatus{Step: StepIdle, Detail: "removal given up: " + why})
+		s.chosen = nil
+		return false
 	}
 	if cl.removeGone(ctx, ob, srv, prev) {
 		s.chosen = nil
