@@ -97,7 +97,7 @@ func (l *requestLog) count(suffix string) int {
 }
 
 // recorder is a replica's HTTP transport: it logs the changing requests
-// (anything but reads; AQL cursors are reads) before they are sent, and
+// (anything but reads; AQL cursors and PUT …?onlyget=true are reads) before they are sent, and
 // asks ZooKeeper itself, on a connection of its own, whether the lock of
 // the cluster belongs to the sender's session at that moment.
 type recorder struct {
@@ -107,7 +107,10 @@ type recorder struct {
 }
 
 func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && !strings.Contains(req.URL.Path, "/_api/cursor") {
+	read := req.Method == http.MethodGet || req.Method == http.MethodHead || strings.Contains(req.URL.Path, "/_api/cursor") ||
+		// the holds' multi-document read (documents.md, getDocuments)
+		(req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/_api/document/") && req.URL.Query().Get("onlyget") == "true")
+	if !read {
 		q := request{seq: r.log.seq.Add(1), replica: r.replica.name, method: req.Method, path: req.URL.Path}
 		st, err := r.obs.lockHolder()
 		r.log.mu.Lock()
