@@ -66,20 +66,7 @@ func TestHoldMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPut, e.url+"/_db/_system/_api/document/"+HoldsCollection+"/dbservers", strings.NewReader(`{"role":"dbservers","count":"four"}`))
-	auth, err := jwt.CreateArangodJwtAuthorizationHeader(emuSecret, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", auth)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("raw replace: %d", resp.StatusCode)
-	}
+	garbleHold(t, e, "dbservers")
 	_, ok, err := e.c.Hold(ctx, "dbservers")
 	if ok || !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), HoldsCollection+"/dbservers") {
 		t.Fatalf("malformed hold: ok=%v err=%v", ok, err)
@@ -114,8 +101,18 @@ func TestHoldsInOneRead(t *testing.T) {
 	if got, err := e.c.Holds(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("no roles: %v, %v", got, err)
 	}
+	garbleHold(t, e, "dbservers")
+	if _, err := e.c.Holds(ctx, "coordinators", "dbservers"); !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), "onlyget") {
+		t.Fatalf("malformed hold: %v", err)
+	}
+}
 
-	req, _ := http.NewRequest(http.MethodPut, e.url+"/_db/_system/_api/document/"+HoldsCollection+"/dbservers", strings.NewReader(`{"role":"dbservers","count":"four"}`))
+// garbleHold replaces the hold document of role, behind the client's back,
+// with one whose count is not a number.
+func garbleHold(t *testing.T, e *emu, role string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, e.url+"/_db/_system/_api/document/"+HoldsCollection+"/"+role,
+		strings.NewReader(`{"role":"`+role+`","count":"four"}`))
 	auth, err := jwt.CreateArangodJwtAuthorizationHeader(emuSecret, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +123,7 @@ func TestHoldsInOneRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if _, err := e.c.Holds(ctx, "coordinators", "dbservers"); !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), "onlyget") {
-		t.Fatalf("malformed hold: %v", err)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("raw replace: %d", resp.StatusCode)
 	}
 }
