@@ -15,6 +15,7 @@
 package simulate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -180,7 +181,6 @@ type setup struct {
 	line     oracleLine // the loosest line any contender aims at (oracle)
 	own      oracleLine // the policy's own lines (oracle-target)
 	notes    []string
-	sem      chan struct{} // bounds the runs at once (nil: no bound)
 }
 
 // roleTargets are the utilisation targets (demand / capacity) per role that
@@ -210,23 +210,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("trace %s: %w", ti.Name, err)
 		}
 	}
-	if s.opts.Parallel > 0 {
-		s.sem = make(chan struct{}, s.opts.Parallel)
-	}
-	// The traces run side by side too: the policy contenders are the slow
-	// ones, and with one trace at a time only one of them would be busy.
-	runs := make([][]Result, len(tcs))
-	errs := make([]error, len(tcs))
-	var wg sync.WaitGroup
-	for i, tc := range tcs {
-		wg.Go(func() {
-			if runs[i], errs[i] = s.runTrace(ctx, tc); errs[i] != nil {
-				errs[i] = fmt.Errorf("trace %s: %w", tc.name, errs[i])
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	runs, err := s.runAll(ctx, tcs)
+	if err != nil {
 		return nil, err
 	}
 	for _, r := range runs {
@@ -454,48 +439,91 @@ func (s *setup) traceCase(ti TraceInput) (traceCase, error) {
 	}, nil
 }
 
-// runTrace runs every contender on one trace, each on its own world and
-// clock, within Options.Parallel runs at once: their results do not depend on
-// each other or on scheduling (TestDeterministic compares with a
-// sequential run).
-func (s *setup) runTrace(ctx context.Context, tc traceCase) ([]Result, error) {
+// runAll runs every contender of every trace, each on its own world and
+// clock, Options.Parallel at a time (0: all at once), and returns the
+// results by trace in contender order. Their results do not depend on each
+// other or on scheduling (TestDeterministic compares with a sequential
+// run). Bounded, the runs start longest first: the policy contenders of
+// every trace, then the other controllers, then the static and oracle
+// baselines (a few % of a policy run). A policy contender is one reconcile
+// after another and the slowest run of a trace, so with it started first
+// on a core of its own the command ends about when it does, instead of
+// sharing the cores with the baselines until the end.
+func (s *setup) runAll(ctx context.Context, tcs []traceCase) ([][]Result, error) {
 	names := append([]string{Policy}, s.opts.Baselines...)
-	runs := make([]Result, len(names))
-	errs := make([]error, len(names))
+	type job struct{ trace, contender int }
+	jobs := make([]job, 0, len(tcs)*len(names))
+	for t := range tcs {
+		for c := range names {
+			jobs = append(jobs, job{t, c})
+		}
+	}
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(runRank(names[a.contender]), runRank(names[b.contender])) })
+	runs := make([][]Result, len(tcs))
+	errs := make([][]error, len(tcs))
+	for t := range tcs {
+		runs[t], errs[t] = make([]Result, len(names)), make([]error, len(names))
+	}
 	var mu sync.Mutex // serialises progress lines
+	do := func(j job) {
+		tc, name := tcs[j.trace], names[j.contender]
+		var r Result
+		var err error
+		if name == Oracle || name == OracleTarget {
+			r = s.oracle(tc, name)
+		} else if r, err = s.runWorld(ctx, tc, name); err != nil {
+			errs[j.trace][j.contender] = fmt.Errorf("trace %s: %s: %w", tc.name, name, err)
+			return
+		}
+		s.finish(&r)
+		runs[j.trace][j.contender] = r
+		if s.opts.Advance != nil {
+			s.opts.Advance(tc.name, name, tc.duration, tc.duration)
+		}
+		if s.opts.Progress != nil {
+			mu.Lock()
+			fmt.Fprintf(s.opts.Progress, "%s × %s: %.1f coordinator-h, %.1f dbserver-h, %.1f overload min, lost shards %d\n",
+				r.Trace, r.Contender, r.CoordinatorHours, r.DBServerHours, r.OverloadMinutes, r.LostShards)
+			mu.Unlock()
+		}
+	}
+	workers := s.opts.Parallel
+	if workers <= 0 || workers > len(jobs) {
+		workers = len(jobs)
+	}
+	next := make(chan job)
 	var wg sync.WaitGroup
-	for i, name := range names {
+	for range workers {
 		wg.Go(func() {
-			if s.sem != nil {
-				s.sem <- struct{}{}
-				defer func() { <-s.sem }()
-			}
-			var r Result
-			var err error
-			if name == Oracle || name == OracleTarget {
-				r = s.oracle(tc, name)
-			} else if r, err = s.runWorld(ctx, tc, name); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", name, err)
-				return
-			}
-			s.finish(&r)
-			runs[i] = r
-			if s.opts.Advance != nil {
-				s.opts.Advance(tc.name, name, tc.duration, tc.duration)
-			}
-			if s.opts.Progress != nil {
-				mu.Lock()
-				fmt.Fprintf(s.opts.Progress, "%s × %s: %.1f coordinator-h, %.1f dbserver-h, %.1f overload min, lost shards %d\n",
-					r.Trace, r.Contender, r.CoordinatorHours, r.DBServerHours, r.OverloadMinutes, r.LostShards)
-				mu.Unlock()
+			for j := range next {
+				do(j)
 			}
 		})
 	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	var all []error
+	for _, e := range errs {
+		all = append(all, e...)
+	}
+	if err := errors.Join(all...); err != nil {
 		return nil, err
 	}
 	return runs, nil
+}
+
+// runRank orders the runs when they are bounded: longest first.
+func runRank(contender string) int {
+	switch contender {
+	case Policy:
+		return 0
+	case HPA, Threshold:
+		return 1
+	}
+	return 2
 }
 
 // need is the fewest servers that keep demand/capacity ≤ target.

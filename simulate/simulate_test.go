@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,6 +309,37 @@ func TestDeterministic(t *testing.T) {
 	}
 	if Plots && (!bytes.Equal(png1, png2) || len(png1) < 1000 || !bytes.HasPrefix(png1, []byte("\x89PNG"))) {
 		t.Fatalf("png differs or is not a PNG (%d, %d bytes)", len(png1), len(png2))
+	}
+}
+
+// TestRunsLongestFirst: bounded runs start longest first, the policy
+// contender of every trace before any baseline, and the results still come
+// back by trace in contender order.
+func TestRunsLongestFirst(t *testing.T) {
+	o := stepOptions(t)
+	o.Traces = append(o.Traces, TraceInput{Name: "step2", Trace: o.Traces[0].Trace})
+	o.Parallel = 1
+	var progress bytes.Buffer
+	o.Progress = &progress
+	rep := run(t, o)
+	var order []string
+	for _, l := range strings.Split(strings.TrimSpace(progress.String()), "\n") {
+		head, _, _ := strings.Cut(l, ":")
+		order = append(order, head)
+	}
+	names := append([]string{Policy}, Baselines()...)
+	if len(order) != 2*len(names) {
+		t.Fatalf("progress lines %q", order)
+	}
+	for i, want := range []string{"step × " + Policy, "step2 × " + Policy} {
+		if order[i] != want {
+			t.Fatalf("run %d was %q, want %q (all: %q)", i, order[i], want, order)
+		}
+	}
+	for i, r := range rep.Results {
+		if trace, c := []string{"step", "step2"}[i/len(names)], names[i%len(names)]; r.Trace != trace || r.Contender != c {
+			t.Fatalf("result %d is %s × %s, want %s × %s", i, r.Trace, r.Contender, trace, c)
+		}
 	}
 }
 

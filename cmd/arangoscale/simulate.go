@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -51,7 +52,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	promRange := fs.Duration("range", 7*24*time.Hour, "how far back --prometheus fetches")
 	promStep := fs.Duration("step", time.Minute, "resolution of the --prometheus fetch")
 	startFlag := fs.String("start", "", "virtual wall-clock start of each replay, RFC 3339 (default: the trace's first timestamp when it has one, else Monday 00:00 UTC)")
-	parallel := fs.Int("parallel", 0, "contenders of a trace run at once (0: all)")
+	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "contender runs at once, the policy's first (default: one per core; 0: all at once)")
 	policyFile := fs.String("policy", "", "policy YAML (required)")
 	cluster := fs.String("cluster", "", "cluster of the policy to simulate (default: the first)")
 	baselines := fs.String("baselines", strings.Join(simulate.Baselines(), ","), "baselines to compare, comma separated (\"\" for none)")
