@@ -109,8 +109,9 @@ type Options struct {
 	// done of total, about every virtual hour and at the end. It is called
 	// from the contenders' goroutines at once.
 	Advance func(trace, contender string, done, total time.Duration)
-	// Parallel bounds how many contender runs (of all traces) go at once
-	// (0: all; 1: one after the other). The results do not depend on it.
+	// Parallel bounds how many contender runs (of all traces) go at once,
+	// started longest first (0: all at once; 1: one after the other). The
+	// results do not depend on it.
 	Parallel int
 
 	// adjust, when set, changes the selected cluster after every load of
