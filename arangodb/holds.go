@@ -45,6 +45,10 @@ func (c *Client) holds(ctx context.Context) (driver.Collection, error) {
 	return db.GetCollection(ctx, HoldsCollection, &driver.GetCollectionOptions{SkipExistCheck: true})
 }
 
+// complete says whether a stored hold has what a pin needs: a count of at
+// least 1 and an end. Hold and Holds refuse one that has not.
+func (h Hold) complete() bool { return h.Count >= 1 && !h.Until.IsZero() }
+
 // Hold reads the hold of one role; ok is false when there is none.
 func (c *Client) Hold(ctx context.Context, role string) (h Hold, ok bool, err error) {
 	op := "GET /_api/document/" + HoldsCollection + "/" + role
@@ -63,7 +67,7 @@ func (c *Client) Hold(ctx context.Context, role string) (h Hold, ok bool, err er
 	if err != nil {
 		return Hold{}, false, err
 	}
-	if h.Role != role || h.Count < 1 || h.Until.IsZero() {
+	if h.Role != role || !h.complete() {
 		return Hold{}, false, badResponse(op, "hold document with role %q count %d until %v", h.Role, h.Count, h.Until)
 	}
 	return h, true, nil
@@ -115,7 +119,7 @@ func (c *Client) Holds(ctx context.Context, roles ...string) (map[string]Hold, e
 		return nil, err
 	}
 	for _, h := range got {
-		if !slices.Contains(roles, h.Role) || h.Count < 1 || h.Until.IsZero() {
+		if !slices.Contains(roles, h.Role) || !h.complete() {
 			return nil, badResponse(op, "hold document with role %q count %d until %v", h.Role, h.Count, h.Until)
 		}
 		if _, dup := out[h.Role]; dup {
